@@ -405,7 +405,28 @@ def test_evaluate_reconstruction_streams_exactly():
 def test_evaluate_reconstruction_limits_and_padding():
     vids = textured_video(B=3, T=16, H=16, W=16)
     m = M.ReconstructionMetrics()
-    res = M.evaluate_reconstruction(_NoisyModel(), [vids, vids], m, max_videos=4)
+    model = _NoisyModel()
+    res = M.evaluate_reconstruction(model, [vids, vids, vids], m, max_videos=4)
     assert res['n_videos'] == 4 and set(res) == {'n_videos', 'psnr', 'ssim'}
+    assert [c[0][0] for c in model.calls] == [3, 1]                                    # the third batch is never drawn
+    with pytest.raises(ValueError, match='no videos'):
+        M.ReconstructionMetrics().compute()
     with pytest.raises(ValueError, match='complete clips'):
         M.evaluate_reconstruction(_NoisyModel(), [(vids, torch.tensor([16, 10, 16]))], M.ReconstructionMetrics())
+
+def test_all_reduce_with_a_process_group(tmp_path):
+    "Under an initialised (single-rank gloo) group the packed statistics survive the round trip unchanged."
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "pg"}', rank=0, world_size=1)
+    try:
+        rng = np.random.default_rng(4)
+        s = M.FeatureStats(5).update(rng.normal(size=(9, 5)))
+        before = s.to_tensor().clone()
+        torch.testing.assert_close(s.all_reduce_().to_tensor(), before, atol=0, rtol=0)
+        m = M.ReconstructionMetrics(i3d=_PooledFeatures(), clip_lengths=(None,))
+        v = textured_video(B=2, T=4, H=16, W=16)
+        m.update(v, degraded(v))
+        expected = m.compute()
+        assert m.all_reduce_().compute() == pytest.approx(expected, rel=1e-12)
+    finally:
+        dist.destroy_process_group()
