@@ -2,6 +2,7 @@
 
 Modules:
 
+- `coordtok.evaluate`: `coordtok eval`: a tokenizer's reconstruction quality as the paper measures it (PSNR, SSIM, LPIPS, rFVD on 128- and 16-frame clips), and the baselines' clip-by-clip protocol with the discontinuity it causes.
 - `coordtok.metrics`: PSNR, SSIM, LPIPS, FVD and the dynamics/frequency statistics of the paper's analysis, each written from its definition and checked against an independent computation."""
 
 __version__ = "0.1.0"
