@@ -2,7 +2,7 @@
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev import test as nbtest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
@@ -12,5 +12,5 @@ def test_notebook(nb, monkeypatch):
     cfg = get_config(ROOT)
     flags = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
     monkeypatch.chdir(nb.parent)
-    ok, secs = test_nb(nb, skip_flags=flags, basepath=str(ROOT), cell_timeout=cfg.cell_timeout)
+    ok, secs = nbtest.test_nb(nb, skip_flags=flags, basepath=str(ROOT), cell_timeout=cfg.cell_timeout)
     assert ok, f'{nb.name} failed (traceback above)'
