@@ -10,7 +10,7 @@ EXE = [sys.executable, '-m', 'coordtok.cli']
 def test_help_lists_commands_and_config_fields(capsys):
     with pytest.raises(SystemExit): main(['--help'])
     out = capsys.readouterr().out
-    for cmd in ('train', 'reconstruct', 'demo'): assert cmd in out
+    for cmd in ('train', 'reconstruct', 'demo', 'eval', 'bench', 'encode', 'train-sit', 'sample'): assert cmd in out
     with pytest.raises(SystemExit): main(['train', '--preset', 'tiny', '--help'])
     out = capsys.readouterr().out
     for flag in ('--model.enc-dim', '--model.latent-t', '--train.lr', '--train.n-coords', '--train.stage', '--data.root', '--data.num-workers'):
