@@ -220,7 +220,7 @@ def sample_coords_loop(video: torch.Tensor, # (B, T, H, W, 3)
     n_valid = (_n_frames(n_frames, B, T, video.device) // pt) * nx * ny
     keys = _rand(B, nt * nx * ny, generator, video.device)                 # the same draws as sample_coords
     keys.masked_fill_(torch.arange(nt * nx * ny, device=video.device) >= n_valid[:, None], -1.0)
-    flat = keys.topk(n, dim=1, sorted=False).indices.tolist()
+    flat = keys.topk(n, dim=1, sorted=False).indices.sort(dim=1).values.tolist()
     coords, targets = [], []
     for b in range(B):
         cs, ps = [], []
