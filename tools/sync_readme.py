@@ -15,7 +15,7 @@ def render(nb_path=ROOT / 'nbs' / 'index.ipynb') -> str:
         src = ''.join(cell['source']).rstrip()
         if not src or src.startswith('#|') and src.splitlines()[0].strip() in ('#| hide', '#|hide'): continue
         if cell['cell_type'] == 'markdown':
-            out.append(src)
+            out.append(src.replace('](images/', '](nbs/images/'))   # README sits one folder above the notebooks
         elif cell['cell_type'] == 'code':
             lines = [l for l in src.splitlines() if not l.startswith('#|')]
             if lines: out.append('```python\n' + '\n'.join(lines) + '\n```')
