@@ -19,7 +19,7 @@ from .config import CoordTokConfig, preset, param_counts
 from .tokenizer import CoordTok
 from .patches import sample_coords, grid_coords, patchify
 from .train import autocast, l2_per_video, resolve_precision
-from .bench import count_flops
+from .bench import count_flops, _hwm_bytes, _reset_hwm
 
 # %% auto #0
 __all__ = ['StepMode', 'COST_MODELS', 'step_targets', 'training_step', 'step_flops', 'measure_step', 'step_cost',
@@ -94,7 +94,7 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
     training_step(*w[:2], *w[2:], 256, prec); del w
     gc.collect(); _trim(); _sync(dev)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev); floor = torch.cuda.memory_allocated(dev)
-    else: floor = _rss()
+    else: floor = _rss(); _reset_hwm()   # restart the kernel's peak-RSS mark here: ru_maxrss would carry a forking parent's peak
     out = dict(T=T, mode=mode, batch=batch, chunk=chunk, precision=prec, device=str(dev))
     try:
         model, opt, video, coords, targets = _build(c, mode, batch, n_coords, seed, dev)
@@ -105,9 +105,9 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
         else: step()
         _sync(dev); out['seconds'] = time.perf_counter() - t0
         if dev.type == 'cuda': peak = torch.cuda.max_memory_allocated(dev)
-        else: peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
+        else: peak = _hwm_bytes() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
         out.update(memory=peak - floor, floor=floor, method=('CUDA max_memory_allocated' if dev.type == 'cuda' else
-                                                              'ru_maxrss of a fresh process minus its warmed-up floor'))
+                                                              'peak RSS (VmHWM, reset at the floor) of a fresh process minus its warmed-up floor'))
     except torch.cuda.OutOfMemoryError:
         out['oom'] = True
     return out
