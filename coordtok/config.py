@@ -116,9 +116,10 @@ PRESETS: dict[str, CoordTokConfig] = {
                            enc_dim=64, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=64, dec_heads=4, dec_layers=2),
     # the size the benchmarks of the issues name: 128x128x128, width 256, 4 layers everywhere
     'bench': CoordTokConfig(enc_dim=256, enc_heads=4, enc_layers=4, cross_layers=4, dec_dim=256, dec_heads=4, dec_layers=4),
-    # what `coordtok demo` trains on a laptop CPU: 128 frames of 64x64
+    # what `coordtok demo` trains on a laptop CPU: 128 frames of 64x64; 4x4-cell query patches (80 queries), so that
+    # queries x width (80 x 128) can hold every plane value (1280 x 8): 12 queries of width 128 could hold 1536
     'cpu': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(8, 16, 16), dec_patch=(1, 8, 8),
-                          latent_xy=16, latent_t=32, channels=8, query_patch_xy=8, query_patch_t=16,
+                          latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=4,
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
 }
 

@@ -199,7 +199,8 @@ def plot_cost(res: dict, axes=None, title: str = ''):
     return fig
 
 # %% ../nbs/20_cost_vs_length.ipynb #d82444f3
-_LARGE_RATIO = dict(enc_layers=1, cross_layers=3, dec_layers=3)   # the paper's Large: 8 : 24 : 24
+# the paper's Large: layers 8 : 24 : 24, and its 12 query tokens (8x8 and 16x8 query patches)
+_LARGE_RATIO = dict(enc_layers=1, cross_layers=3, dec_layers=3, query_patch_xy=8, query_patch_t=16)
 COST_MODELS: dict[str, CoordTokConfig] = {
     'cpu': preset('cpu', enc_dim=128, dec_dim=128, **_LARGE_RATIO),      # 64x64 clips, width 128: seconds per sweep
     'cpu-256': preset('cpu', enc_dim=256, dec_dim=256, **_LARGE_RATIO),  # 64x64 clips, width 256: a minute or two
