@@ -16,27 +16,15 @@ import torch
 
 from .config import CoordTokConfig, preset, param_counts
 from .train import train, TrainConfig, DataConfig
-from .data import SyntheticVideos
+from .data import SyntheticVideos, CachedVideos
 from .metrics import video_psnr, video_ssim, video_lpips, lpips_net
 
 # %% auto #0
-__all__ = ['ABLATION_TRAIN', 'STAGE2', 'TINY_SIZES', 'PAPER_FINDINGS', 'CachedVideos', 'synthetic_pair', 'score',
-           'random_lpips_file', 'ablation_settings', 'run_ablation', 'paper_sizes', 'ablation_variants',
-           'load_ablation', 'ablation_table', 'plot_ablation']
+__all__ = ['ABLATION_TRAIN', 'STAGE2', 'TINY_SIZES', 'PAPER_FINDINGS', 'synthetic_pair', 'score', 'random_lpips_file',
+           'ablation_settings', 'run_ablation', 'paper_sizes', 'ablation_variants', 'load_ablation', 'ablation_table',
+           'plot_ablation']
 
 # %% ../nbs/22_ablations.ipynb #4c07fb68
-class CachedVideos(torch.utils.data.Dataset):
-    "A video dataset rendered once and kept in memory; accepts plain indices and the training loop's (index, key) keys."
-    def __init__(self, dataset, # any dataset of {'video', 'n_frames', ...} items
-                 n: int | None = None): # keep the first n items (None: all)
-        self.items = [dataset[i] for i in range(len(dataset) if n is None else min(n, len(dataset)))]
-        self.source = repr(dataset)
-    def __len__(self): return len(self.items)
-    def __getitem__(self, key):
-        i = key[0] if isinstance(key, tuple) else int(key)
-        return self.items[i]
-    def __repr__(self): return f"CachedVideos({len(self)} of {self.source})"
-
 def synthetic_pair(cfg: CoordTokConfig, n_train: int = 256, n_eval: int = 8, **kw) -> tuple[CachedVideos, CachedVideos]:
     "(training, held-out) synthetic videos for `cfg` in memory: scenes (0, i) and (10_000, i), as `train` draws them."
     mk = lambda n, seed: CachedVideos(SyntheticVideos(n, frames=cfg.frames, size=cfg.height, seed=seed, cfg=cfg, **kw))

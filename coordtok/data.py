@@ -19,8 +19,8 @@ from .config import CoordTokConfig
 # %% auto #0
 __all__ = ['VIDEO_EXTENSIONS', 'to_float', 'to_uint8', 'resize_crop', 'VideoReadError', 'video_info', 'read_video', 'write_video',
            'check_clip', 'draw_scene', 'render_scene', 'synthetic_video', 'pad_clip', 'SyntheticVideos',
-           'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'collate', 'EpochSampler', 'make_loader',
-           'infinite']
+           'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'CachedVideos', 'collate', 'EpochSampler',
+           'make_loader', 'infinite']
 
 # %% ../nbs/01_data.ipynb #21553f73
 def to_float(video) -> torch.Tensor:
@@ -481,6 +481,25 @@ def get_dataset(root=None, # a video folder; None: the built-in SyntheticVideos
     "The dataset a command trains or evaluates on: `SyntheticVideos` by default, else `VideoFolder(root)`."
     if root is None: return SyntheticVideos(n_videos, frames, size, seed=seed, cfg=cfg, **kw)
     return VideoFolder(root, frames, size, split=split, train=train, seed=seed, cfg=cfg, **kw)
+
+# %% ../nbs/01_data.ipynb #c4a1e7d1
+class CachedVideos(Dataset):
+    "A video dataset whose items are read once and then kept in memory (items must not depend on the epoch)."
+    epoch_keys = True   # accepts the (index, epoch) keys of `EpochSampler`
+    def __init__(self, dataset: Dataset, # any dataset of {'video', 'n_frames', ...} items
+                 n: int | None = None): # keep only the first n items (None: all)
+        self.dataset, self.items = dataset, {}
+        self.n = len(dataset) if n is None else min(n, len(dataset))
+    def __len__(self): return self.n
+    def __getattr__(self, name):   # frames, size, classes, skipped, ... of the wrapped dataset
+        if name in ('dataset', 'items', 'n'): raise AttributeError(name)
+        return getattr(self.dataset, name)
+    def __getitem__(self, key) -> dict:
+        i, _ = _key(key)
+        if not 0 <= i < self.n: raise IndexError(f"item {i} of a cached dataset of {self.n}")
+        if i not in self.items: self.items[i] = self.dataset[i]
+        return self.items[i]
+    def __repr__(self): return f"CachedVideos({self.n} of {self.dataset!r})"
 
 # %% ../nbs/01_data.ipynb #0d1c93cd
 def collate(items: list[dict]) -> dict:

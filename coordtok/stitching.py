@@ -18,14 +18,14 @@ from torch.utils.data import Dataset
 from .config import CoordTokConfig
 from .tokenizer import CoordTok
 from .train import TrainConfig, DataConfig, train, build_datasets, mix_seed
-from .data import SyntheticVideos, collate
+from .data import SyntheticVideos, CachedVideos, collate
 from .evaluate import reconstruct_in_clips, frame_changes, boundary_mask, boundary_discontinuity
 from .metrics import video_psnr
 from .visualize import frame_strip, side_by_side, error_map
 
 # %% auto #0
-__all__ = ['RandomWindows', 'InMemory', 'reconstructor', 'stitched_and_whole', 'stitching_metrics', 'metrics_table',
-           'run_stitching', 'boundary_frames', 'plot_stitching']
+__all__ = ['RandomWindows', 'reconstructor', 'stitched_and_whole', 'stitching_metrics', 'metrics_table', 'run_stitching',
+           'boundary_frames', 'plot_stitching']
 
 # %% ../nbs/21_clip_stitching.ipynb #805a7907
 class RandomWindows(Dataset):
@@ -46,20 +46,6 @@ class RandomWindows(Dataset):
         g = torch.Generator().manual_seed(mix_seed(self.seed, i, k))
         s = int(torch.randint(n - self.frames + 1, (1,), generator=g))
         return dict(item, video=item['video'][s:s + self.frames], n_frames=self.frames, path=f"{item['path']}[{s}:{s + self.frames}]")
-
-# %% ../nbs/21_clip_stitching.ipynb #c3c8bb31
-class InMemory(Dataset):
-    "A dataset whose items are computed once and kept (items must not depend on the epoch part of an (index, key) key)."
-    epoch_keys = True
-    def __init__(self, dataset: Dataset): self.dataset, self.items = dataset, {}
-    def __len__(self): return len(self.dataset)
-    def __getattr__(self, name):   # frames, size, ... of the wrapped dataset
-        if name in ('dataset', 'items'): raise AttributeError(name)
-        return getattr(self.dataset, name)
-    def __getitem__(self, key) -> dict:
-        i = key if isinstance(key, int) else int(key[0])
-        if i not in self.items: self.items[i] = self.dataset[i]
-        return self.items[i]
 
 # %% ../nbs/21_clip_stitching.ipynb #6bfccdb3
 def reconstructor(model: CoordTok, chunk: int | None = None, # patches per decoder pass (None: the whole clip)
@@ -121,7 +107,7 @@ def run_stitching(clip_cfg: CoordTokConfig, # the chunked tokenizer: `frames` = 
     "Train both tokenizers, reconstruct held-out long videos stitched and whole: dict(metrics, ..., models, video, recons)."
     t0 = time.time()
     long_train, long_held = build_datasets(replace(data, n_eval=max(data.n_eval, n_test)), whole_cfg)
-    if data.source == 'synthetic': long_train, long_held = InMemory(long_train), InMemory(long_held)
+    if data.source == 'synthetic': long_train, long_held = CachedVideos(long_train), CachedVideos(long_held)
     root = Path(train_cfg.out_dir)
     runs = {}
     for key, cfg, sets in (('clip', clip_cfg, (RandomWindows(long_train, clip_cfg.frames, train_cfg.seed), RandomWindows(long_held, clip_cfg.frames))),

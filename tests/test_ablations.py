@@ -3,7 +3,8 @@ import pytest
 import torch
 import coordtok.ablations as A
 from coordtok.ablations import (run_ablation, score, synthetic_pair, ablation_variants, ablation_table, random_lpips_file,
-                                load_ablation, TINY_SIZES, CachedVideos)
+                                load_ablation, TINY_SIZES)
+from coordtok.data import CachedVideos
 from coordtok.config import preset
 from coordtok.metrics import video_psnr, lpips_net
 from coordtok.tokenizer import CoordTok

@@ -8,7 +8,7 @@ from coordtok.data import SyntheticVideos, collate, draw_scene, render_scene
 from coordtok.evaluate import boundary_discontinuity, reconstruct_in_clips
 from coordtok.metrics import pearson_r
 from coordtok.tokenizer import CoordTok
-from coordtok.stitching import RandomWindows, InMemory, reconstructor, stitched_and_whole, stitching_metrics, boundary_frames
+from coordtok.stitching import RandomWindows, reconstructor, stitched_and_whole, stitching_metrics, boundary_frames
 from coordtok.dynamics import VariedVideos, quality_records, correlations, paired_dynamics
 from coordtok.gen_check import nearest_rms, video_measures
 
@@ -35,13 +35,6 @@ def test_random_windows_are_windows_of_the_video():
         assert torch.equal(it['video'], w[(1, k)]['video'])
     assert len(starts) > 1                                   # the key moves the window
     with pytest.raises(ValueError, match='fewer than'): RandomWindows(SyntheticVideos(1, frames=8, size=32), 16)[0]
-
-
-def test_in_memory_returns_the_same_items():
-    ds = SyntheticVideos(3, frames=8, size=16)
-    m = InMemory(ds)
-    assert torch.equal(m[(2, 5)]['video'], ds[2]['video']) and m[2] is m[(2, 9)]
-    assert len(m) == 3 and m.frames == 8
 
 
 def test_stitched_jumps_more_than_whole_on_a_constructed_example(long_videos):
