@@ -17,7 +17,7 @@ import torch
 from .config import CoordTokConfig, preset, param_counts
 from .train import train, TrainConfig, DataConfig
 from .data import SyntheticVideos, CachedVideos
-from .metrics import video_psnr, video_ssim, video_lpips, lpips_net
+from .metrics import ReconstructionMetrics, lpips_net
 
 # %% auto #0
 __all__ = ['ABLATION_TRAIN', 'STAGE2', 'TINY_SIZES', 'PAPER_FINDINGS', 'synthetic_pair', 'score', 'random_lpips_file',
@@ -40,16 +40,14 @@ def score(model, held, # a held-out dataset of {'video', 'n_frames'} items
     "Held-out PSNR and SSIM (and LPIPS) of whole-clip reconstructions, per-frame values averaged over frames and clips."
     model.eval()
     dev = next(model.parameters()).device
-    ps, ss, ls = [], [], []
+    m = ReconstructionMetrics(lpips=lpips)                                     # the evaluation protocol's means
     for i in range(0, len(held), batch):
         items = [held[j] for j in range(i, min(i + batch, len(held)))]
         v = torch.stack([it['video'] for it in items]).to(dev)
         n = torch.tensor([int(it['n_frames']) for it in items], device=dev)
-        r = model.reconstruct(v, n, chunk=chunk).float().clamp(-1, 1)
-        ps.append(video_psnr(r, v)); ss.append(video_ssim(r, v))
-        if lpips is not None: ls.append(video_lpips(r, v, lpips))
-    out = dict(psnr=float(torch.cat(ps).mean()), ssim=float(torch.cat(ss).mean()))
-    if lpips is not None: out['lpips'] = float(torch.cat(ls).mean())
+        m.update(v, model.reconstruct(v, n, chunk=chunk).float().clamp(-1, 1))
+    out = m.compute()
+    del out['n_videos']
     return out
 
 # %% ../nbs/22_ablations.ipynb #51eeff73
