@@ -6,7 +6,7 @@ Docs: https://coordtok.github.io/coordtok/convert.html.md"""
 
 # %% ../nbs/07_convert.ipynb #e0549312
 from __future__ import annotations
-import re
+import os, re
 from pathlib import Path
 import torch
 from .config import CoordTokConfig
@@ -14,7 +14,7 @@ from .tokenizer import CoordTok
 from .sit import SiT, sit_from_state_dict
 
 # %% auto #0
-__all__ = ['config_from_official', 'convert_official_state_dict', 'coordtok_from_official', 'sit_from_official']
+__all__ = ['config_from_official', 'convert_official_state_dict', 'coordtok_from_official', 'reference_dir', 'sit_from_official']
 
 # %% ../nbs/07_convert.ipynb #d13c6756
 _ARG_MAP = dict(enc_embed_dim='enc_dim', enc_num_heads='enc_heads', enc_patch_num_layers='enc_layers',
@@ -107,6 +107,20 @@ def coordtok_from_official(state_dict: dict, # the authors' parameter names (a c
             raise ValueError(f"{k}: checkpoint has shape {tuple(v.shape)}, the model built from kwargs expects {tuple(own[k].shape)}")
     model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True, assign=True)
     return model.eval()
+
+# %% ../nbs/07_convert.ipynb #780acc32
+def reference_dir(path: str | Path | None = None, # a folder of reference tensors; None: `$COORDTOK_REFERENCE`, else the repository's `tests/reference`
+                 ) -> Path:
+    "The folder holding the reference tensors (`official_*_tiny.pt`, `i3d_compact.pt`); an error naming it if it is missing."
+    import coordtok
+    where = path if path is not None else os.environ.get('COORDTOK_REFERENCE') or \
+            Path(coordtok.__file__).resolve().parents[1] / 'tests' / 'reference'
+    d = Path(where).expanduser()
+    if not d.is_dir():
+        raise FileNotFoundError(f"reference tensors not found: {d} is not a folder. They ship with the repository in "
+                                f"tests/reference/ (an installed wheel has no tests folder): work in a clone of it, "
+                                f"or set $COORDTOK_REFERENCE to a folder that holds them.")
+    return d
 
 # %% ../nbs/07_convert.ipynb #5aa2ac8e
 def sit_from_official(state_dict: dict, # the authors' SiT parameter names

@@ -7,7 +7,7 @@ Docs: https://coordtok.github.io/coordtok/metrics.html.md"""
 
 # %% ../nbs/09_metrics.ipynb #e562a6c5
 from __future__ import annotations
-import math, os, zipfile
+import math, os, zipfile, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,10 +17,10 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['VGG16_FILE', 'VGG16_URL', 'I3D_WEIGHTS', 'LUMA', 'frame_psnr', 'video_psnr', 'gaussian_window', 'frame_ssim',
            'video_ssim', 'vgg16_weights_path', 'lpips_net', 'video_lpips', 'Unit3D', 'MaxPool3dSame', 'InceptionModule',
-           'InceptionI3d', 'video_to_uint8', 'i3d_preprocess', 'cache_dir', 'is_torchscript', 'TorchScriptI3D',
-           'load_i3d', 'i3d_features', 'split_clips', 'frechet_distance_from_stats', 'frechet_distance', 'FeatureStats',
-           'fvd', 'dynamics_magnitude', 'frequency_magnitude', 'standardize_0_100', 'pearson_r',
-           'ReconstructionMetrics', 'evaluate_reconstruction']
+           'InceptionI3d', 'compact_tensor', 'i3d_from_compact', 'video_to_uint8', 'i3d_preprocess', 'cache_dir',
+           'is_torchscript', 'TorchScriptI3D', 'load_i3d', 'i3d_features', 'split_clips', 'frechet_distance_from_stats',
+           'frechet_distance', 'FeatureStats', 'fvd', 'dynamics_magnitude', 'frequency_magnitude', 'standardize_0_100',
+           'pearson_r', 'ReconstructionMetrics', 'evaluate_reconstruction']
 
 # %% ../nbs/09_metrics.ipynb #e3eba1a7
 def _to01(v: torch.Tensor) -> torch.Tensor:
@@ -202,6 +202,38 @@ class InceptionI3d(nn.Module):
         if x.shape[-2:] != (224, 224): raise ValueError(f'I3D expects 224x224 frames, got {tuple(x.shape[-2:])}')
         for name in self.order: x = getattr(self, name)(x)                 # (B, 1024, ceil(T/8), 7, 7)
         return self.head(x)
+
+# %% ../nbs/09_metrics.ipynb #105c6379
+def compact_tensor(key: str, # the parameter's state dict key
+                   shape, # its shape
+                   mean: float, std: float, # the recipe's moments for this key
+                   seed: int, # the file's seed
+                  ) -> torch.Tensor:
+    "One parameter of a compact reference: `mean + std * randn(shape)`, the generator seeded with `crc32(key) + seed`; float32, CPU."
+    g = torch.Generator().manual_seed(zlib.crc32(key.encode()) + int(seed))
+    return float(mean) + float(std) * torch.randn(tuple(shape), generator=g, dtype=torch.float32)
+
+def i3d_from_compact(ref: str | Path | dict, # a compact I3D reference (`tests/reference/i3d_compact.pt`), or the dict it holds
+                    ) -> InceptionI3d:
+    "`InceptionI3d` in eval mode with the parameters regenerated from `ref`'s recipe (each checked against its checksum) and its buffers, loaded strictly."
+    if not isinstance(ref, dict): ref = torch.load(ref, map_location='cpu', weights_only=True)
+    seed = int(ref['seed'])
+    net = InceptionI3d(num_classes=ref['features'].shape[-1] if 'features' in ref else 400)
+    shapes = {k: v.shape for k, v in net.state_dict().items()}
+    given = set(ref['mean']) | set(ref['buffers'])
+    missing, unexpected = sorted(set(shapes) - given), sorted(given - set(shapes))
+    if missing or unexpected:
+        raise KeyError(f'the compact reference does not describe InceptionI3d: missing keys {missing}, unexpected keys {unexpected}')
+    sd = {}
+    for k in ref['mean']:
+        w = compact_tensor(k, shapes[k], ref['mean'][k], ref['std'][k], seed)
+        got, want = w.double().sum().item(), float(ref['checksum'][k])
+        if abs(got - want) > 1e-9 * max(w.double().abs().sum().item(), 1.0):  # summation-order round-off only
+            raise ValueError(f'{k}: the regenerated parameter has checksum (float64 sum) {got!r}, the reference {want!r} '
+                             f'(seed {seed}): the recipe does not reproduce it')
+        sd[k] = w
+    net.load_state_dict({**sd, **ref['buffers']}, strict=True)
+    return net.eval().requires_grad_(False)
 
 # %% ../nbs/09_metrics.ipynb #9448b3c2
 def video_to_uint8(x: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]

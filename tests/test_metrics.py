@@ -1,5 +1,5 @@
 "Metrics against independent computations: NumPy PSNR, scikit-image SSIM, SciPy Frechet distance, the reference I3D."
-import math
+import math, zlib
 import numpy as np
 import pytest
 import scipy.linalg, scipy.ndimage, scipy.stats
@@ -223,28 +223,75 @@ def test_feature_stats_stream_and_merge():
 # ---------------------------------------------------------------- I3D / FVD
 @pytest.fixture(scope='module')
 def i3d_ref(reference_dir):
-    return torch.load(reference_dir / 'i3d_random.pt', weights_only=True)
+    "The compact I3D reference: a recipe for the random weights, batch-norm buffers, a video and its features."
+    return torch.load(reference_dir / 'i3d_compact.pt', weights_only=True)
 
 @pytest.fixture(scope='module')
-def i3d_file(i3d_ref, tmp_path_factory):
-    "The reference weights as a plain state dict file named like the real one (float16, as stored)."
+def i3d_net(i3d_ref):
+    return M.i3d_from_compact(i3d_ref)
+
+@pytest.fixture(scope='module')
+def i3d_file(i3d_net, tmp_path_factory):
+    "The rebuilt reference weights as a plain state dict file named like the real one."
     d = tmp_path_factory.mktemp('cache')
-    torch.save(i3d_ref['state_dict'], d / 'i3d_pretrained_400.pt')
+    torch.save(i3d_net.state_dict(), d / 'i3d_pretrained_400.pt')
     return d / 'i3d_pretrained_400.pt'
 
-def test_i3d_preprocess_matches_reference(i3d_ref):
-    pre = M.i3d_preprocess(i3d_ref['video'][:, :2])
-    assert pre.shape == (2, 3, 2, 224, 224)
-    torch.testing.assert_close(pre, i3d_ref['preprocessed_first2'], atol=1e-5, rtol=0)
-    torch.testing.assert_close(M.i3d_preprocess(i3d_ref['video'].numpy())[:, :, :2], pre)       # NumPy input
+def recipe_weights(ref, shapes):
+    "The compact recipe written out independently: {key: mean + std * randn(shape, generator seeded crc32(key) + seed)}."
+    out = {}
+    for k, shape in shapes.items():
+        g = torch.Generator().manual_seed(zlib.crc32(k.encode()) + ref['seed'])
+        out[k] = ref['mean'][k] + ref['std'][k] * torch.randn(shape, generator=g)
+    return out
 
-def test_i3d_features_match_reference(i3d_ref, i3d_file):
-    net = M.load_i3d(i3d_file)
+def test_i3d_preprocess_matches_reference(i3d_ref):
+    pre = M.i3d_preprocess(i3d_ref['video'][:, :1])
+    assert pre.shape == (2, 3, 1, 224, 224)
+    torch.testing.assert_close(pre, i3d_ref['preprocessed_first'], atol=1e-5, rtol=0)
+    torch.testing.assert_close(M.i3d_preprocess(i3d_ref['video'].numpy())[:, :, :1], pre)       # NumPy input
+
+def test_i3d_from_compact_follows_the_recipe(i3d_ref, i3d_net):
+    sd = i3d_net.state_dict()
+    assert not i3d_net.training and set(sd) == set(i3d_ref['mean']) | set(i3d_ref['buffers'])
+    expected = recipe_weights(i3d_ref, {k: sd[k].shape for k in i3d_ref['mean']})
+    for k, w in expected.items():
+        assert sd[k].dtype == torch.float32 and torch.equal(sd[k], w), k
+        assert w.double().sum().item() == pytest.approx(i3d_ref['checksum'][k], rel=1e-9, abs=1e-9), k
+    for k, b in i3d_ref['buffers'].items(): assert torch.equal(sd[k], b), k
+
+def test_i3d_features_match_reference(i3d_ref, i3d_net, i3d_file):
+    net = M.load_i3d(i3d_file)                                                          # the rebuilt weights, from a file
     assert isinstance(net, M.InceptionI3d) and not net.training
-    assert net.Mixed_5c.b3b.conv3d.weight.dtype == torch.float32
+    for k, v in i3d_net.state_dict().items(): assert torch.equal(net.state_dict()[k], v), k
     feats = M.i3d_features(i3d_ref['video'], net, batch_size=1)
     assert feats.shape == (2, 400)
     torch.testing.assert_close(feats, i3d_ref['features'], atol=1e-4, rtol=0)
+    assert (feats[0] - feats[1]).abs().max() > 1e-2                                     # the features depend on the video
+
+def test_i3d_from_compact_reads_the_seed(i3d_ref, i3d_net, tmp_path):
+    "A compact reference made with another seed rebuilds other weights; a checksum that does not match is refused by name."
+    shapes = {k: v.shape for k, v in i3d_net.state_dict().items() if k in i3d_ref['mean']}
+    other = dict(i3d_ref, seed=i3d_ref['seed'] + 977)
+    w = recipe_weights(other, shapes)
+    other['checksum'] = {k: v.double().sum().item() for k, v in w.items()}
+    torch.save(other, tmp_path / 'i3d_compact_other.pt')
+    net = M.i3d_from_compact(tmp_path / 'i3d_compact_other.pt')                         # from a path
+    k = 'Mixed_4f.b1b.conv3d.weight'
+    torch.testing.assert_close(net.state_dict()[k], w[k], atol=0, rtol=0)
+    assert not torch.allclose(net.state_dict()[k], i3d_net.state_dict()[k])
+    with pytest.raises(ValueError, match='checksum'):
+        M.i3d_from_compact(dict(other, seed=i3d_ref['seed']))                            # seed and checksums disagree
+    with pytest.raises(KeyError, match='Mixed_3b.b0.bn.running_mean'):
+        M.i3d_from_compact(dict(i3d_ref, buffers={k: v for k, v in i3d_ref['buffers'].items() if k != 'Mixed_3b.b0.bn.running_mean'}))
+
+def test_load_i3d_casts_float16(i3d_net, tmp_path):
+    "A half-precision state dict file loads into float32 parameters."
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in i3d_net.state_dict().items()}, tmp_path / 'i3d_pretrained_400.pt')
+    net = M.load_i3d(tmp_path / 'i3d_pretrained_400.pt')
+    w = net.Mixed_5c.b3b.conv3d.weight
+    assert w.dtype == torch.float32
+    torch.testing.assert_close(w, i3d_net.Mixed_5c.b3b.conv3d.weight.half().float(), atol=0, rtol=0)
 
 def test_i3d_averages_logits_over_time(i3d_file):
     "Clips longer than 16 frames leave several time steps after the 2x7x7 pool; the feature is their mean."
@@ -256,8 +303,9 @@ def test_i3d_averages_logits_over_time(i3d_file):
 
 def test_i3d_strict_keys(i3d_ref):
     net = M.InceptionI3d()
-    assert set(net.state_dict()) == set(i3d_ref['state_dict'])
-    for k, v in net.state_dict().items(): assert v.shape == i3d_ref['state_dict'][k].shape, k
+    assert set(net.state_dict()) == set(i3d_ref['mean']) | set(i3d_ref['buffers'])
+    assert set(i3d_ref['mean']) == {k for k, _ in net.named_parameters()} == set(i3d_ref['std']) == set(i3d_ref['checksum'])
+    for k, v in i3d_ref['buffers'].items(): assert v.shape == net.state_dict()[k].shape, k
 
 def test_i3d_preprocess_geometry():
     "Short side to 224, long side ceil'ed, centre crop; transposing the frame transposes the result."
@@ -301,7 +349,7 @@ def test_load_i3d_torchscript(tmp_path, i3d_file):
         expected = m(M.i3d_preprocess(v), rescale=False, resize=False, return_features=True)
     torch.testing.assert_close(feats, expected, atol=1e-6, rtol=1e-5)
 
-def test_load_i3d_cache_lookup_and_missing(tmp_path, monkeypatch, i3d_file, i3d_ref):
+def test_load_i3d_cache_lookup_and_missing(tmp_path, monkeypatch, i3d_file, i3d_net):
     monkeypatch.setenv('COORDTOK_CACHE', str(tmp_path))
     assert M.cache_dir() == tmp_path
     with pytest.raises(FileNotFoundError) as e:
@@ -311,7 +359,7 @@ def test_load_i3d_cache_lookup_and_missing(tmp_path, monkeypatch, i3d_file, i3d_
     assert '1fBNl3TS0LA5FEhZv5nMGJs2_7qQmvTmh' in msg and 'ge9e5ujwgetktms' in msg and 'COORDTOK_CACHE' in msg
     (tmp_path / 'i3d_pretrained_400.pt').write_bytes(i3d_file.read_bytes())
     net = M.load_i3d()                                                                  # found through $COORDTOK_CACHE
-    torch.testing.assert_close(net.logits.conv3d.weight, i3d_ref['state_dict']['logits.conv3d.weight'].float())
+    torch.testing.assert_close(net.logits.conv3d.weight, i3d_net.logits.conv3d.weight, atol=0, rtol=0)
     other = tmp_path / 'elsewhere'; other.mkdir()
     assert M.cache_dir(other) == other                                                  # the argument wins
     with pytest.raises(FileNotFoundError, match='elsewhere'):
