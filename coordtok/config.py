@@ -8,13 +8,16 @@ Docs: https://coordtok.github.io/coordtok/config.html.md"""
 from __future__ import annotations
 import math
 from dataclasses import dataclass, replace, asdict, fields
-from typing import Literal
+from typing import Literal, get_args
 
 # %% auto #0
-__all__ = ['PaddingMode', 'PRESETS', 'CoordTokConfig', 'preset', 'param_counts', 'summary']
+__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'CoordTokConfig', 'preset', 'param_counts', 'proportions',
+           'proportions_table', 'summary']
 
 # %% ../nbs/00_config.ipynb #96773051
 PaddingMode = Literal['block', 'official']
+PosInit = Literal['normal', 'sincos']
+DecPos = Literal['table', 'axes']
 
 @dataclass(frozen=True)
 class CoordTokConfig:
@@ -38,6 +41,10 @@ class CoordTokConfig:
     dec_layers: int = 24                     # self-attention layers of the decoder
     mlp_ratio: float = 4.0                   # MLP hidden width / model width
     padding: PaddingMode = 'block'           # 'block': padded frames are masked out; 'official': the authors' float mask
+    # --- switches of ours (the defaults are the authors' model; see "A recipe that learns fast" in 08_train) ---------
+    pos_init: PosInit = 'normal'             # 'normal': the authors' N(0, 1) position tables; 'sincos': tables start as shared sin-cos codes of (t, x, y)
+    query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (a fixed buffer)
+    dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
 
     def __post_init__(self):
         for f in fields(self):
@@ -47,7 +54,10 @@ class CoordTokConfig:
                 object.__setattr__(self, f.name, tuple(int(p) for p in v))
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
-        if self.padding not in ('block', 'official'): raise ValueError(f"padding must be 'block' or 'official', got {self.padding!r}")
+        for name, allowed in (('padding', PaddingMode), ('pos_init', PosInit), ('dec_pos', DecPos)):
+            if getattr(self, name) not in get_args(allowed):
+                raise ValueError(f"{name} must be one of {get_args(allowed)}, got {getattr(self, name)!r}")
+        if not isinstance(self.query_pos, bool): raise ValueError(f"query_pos must be True or False, got {self.query_pos!r}")
         size = (self.frames, self.height, self.width)
         for name, patch in (('enc_patch', self.enc_patch), ('dec_patch', self.dec_patch)):
             for axis, s, p in zip('THW', size, patch):
@@ -121,6 +131,12 @@ PRESETS: dict[str, CoordTokConfig] = {
     'cpu': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(8, 16, 16), dec_patch=(1, 8, 8),
                           latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=4,
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
+    # `coordtok demo`'s model: the paper's proportions at 128 frames of 64x64 (see "Scaling the paper down" below),
+    # with the switches of our small-scale recipe (08_train): shared sin-cos position codes and per-axis decoder positions
+    'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(2, 16, 16), dec_patch=(1, 4, 4),
+                            latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
+                            enc_dim=256, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
+                            pos_init='sincos', query_pos=True, dec_pos='axes'),
 }
 
 def preset(name: str, # a key of `PRESETS`
@@ -139,6 +155,22 @@ def param_counts(cfg: CoordTokConfig) -> dict[str, int]:
     out = {'encoder': n(m.encoder.video), 'cross-self encoder': n(m.encoder) - n(m.encoder.video), 'decoder': n(m.decoder)}
     out['total'] = n(m)
     return out
+
+def proportions(cfg: CoordTokConfig) -> dict[str, float]:
+    "The ratios a scaled-down model should share with the paper's (printed beside it by `proportions_table`)."
+    return {'tokens': cfg.n_tokens,
+            'decoder grid / plane side': cfg.dec_grid[1] / cfg.latent_xy,     # 1: one decoded patch per xy-plane cell
+            'tubelet values / encoder width': 3 * math.prod(cfg.enc_patch) / cfg.enc_dim,
+            'query capacity / plane values': cfg.n_queries * cfg.enc_dim / (cfg.n_tokens * cfg.channels),
+            'compression': cfg.compression}
+
+def proportions_table(names=('coordtok-L', 'small', 'cpu', 'tiny')) -> str:
+    "A markdown table of `proportions` of some presets, the paper's first."
+    rows = {n: proportions(PRESETS[n]) for n in names}
+    keys = list(next(iter(rows.values())))
+    fmt = lambda v: f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
+    lines = ['| preset | ' + ' | '.join(keys) + ' |', '|' + ' --- |' * (len(keys) + 1)]
+    return '\n'.join(lines + [f"| `{n}` | " + ' | '.join(fmt(r[k]) for k in keys) + ' |' for n, r in rows.items()])
 
 def summary(cfg: CoordTokConfig, name: str = '') -> str:
     "One line per fact: tokens, compression and parameters per module."

@@ -17,10 +17,10 @@ from torch.utils.data import Dataset, DataLoader, Sampler, DistributedSampler
 from .config import CoordTokConfig
 
 # %% auto #0
-__all__ = ['VIDEO_EXTENSIONS', 'to_float', 'to_uint8', 'resize_crop', 'VideoReadError', 'video_info', 'read_video', 'write_video',
-           'check_clip', 'draw_scene', 'render_scene', 'synthetic_video', 'pad_clip', 'SyntheticVideos',
-           'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'CachedVideos', 'collate', 'EpochSampler',
-           'make_loader', 'infinite']
+__all__ = ['VIDEO_EXTENSIONS', 'SCENE_STYLES', 'to_float', 'to_uint8', 'resize_crop', 'VideoReadError', 'video_info',
+           'read_video', 'write_video', 'check_clip', 'draw_scene', 'render_scene', 'synthetic_video', 'pad_clip',
+           'SyntheticVideos', 'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'CachedVideos', 'collate',
+           'EpochSampler', 'make_loader', 'infinite']
 
 # %% ../nbs/01_data.ipynb #21553f73
 def to_float(video) -> torch.Tensor:
@@ -180,10 +180,8 @@ def _waves(g: torch.Generator, n: int, lo: float, hi: float, std: float) -> dict
     return dict(freq=torch.stack([mag * ang.cos(), mag * ang.sin()], -1), phase=2 * math.pi * torch.rand(n, generator=g),
                 amp=amp, colour=col)
 
-def draw_scene(seed: int, # the scene's seed: the same seed always gives the same scene
-               objects: tuple[int, int] = (2, 5), # (fewest, most) moving objects
-              ) -> dict:
-    "Draw the random parameters of a synthetic scene (independent of length, size and the render knobs)."
+def _draw_pan(seed: int, objects: tuple[int, int]) -> dict:
+    "The 'pan' look: a camera panning over an endless smooth texture, with 2-5 textured objects."
     g = torch.Generator().manual_seed(_mix_seed(seed))
     u = lambda *s: torch.rand(*s, generator=g)
     ang = 2 * math.pi * u(1)
@@ -198,7 +196,49 @@ def draw_scene(seed: int, # the scene's seed: the same seed always gives the sam
                         radii=0.08 + 0.14 * u(2), power=2 + 4 * u(1), angle=2 * math.pi * u(1), spin=0.04 * u(1) - 0.02,
                         base=1.6 * u(3) - 0.8, waves=_waves(g, 3, 2.0, 6.0, 0.25)))
     light = dict(amp=0.2 * u(1), freq=0.005 + 0.015 * u(1), phase=2 * math.pi * u(1))
-    return dict(background=bg, objects=obs, light=light, n_objects=n)
+    return dict(style='pan', background=bg, objects=obs, light=light, n_objects=n)
+
+# %% ../nbs/01_data.ipynb #2be53621
+SCENE_STYLES = ('set', 'pan')
+_OBJECTS = {'set': (1, 3), 'pan': (2, 5)}   # (fewest, most) actors or objects of each look
+
+def _draw_set(seed: int, objects: tuple[int, int]) -> dict:
+    "The 'set' look: a still set of panels, an occasional slow pan or zoom, and deforming actors."
+    g = torch.Generator().manual_seed(_mix_seed(seed, 5))
+    u = lambda *s: torch.rand(*s, generator=g)
+    shade = lambda: 0.35 * torch.randn(3, generator=g) + 0.7 * torch.randn(1, generator=g)   # luminance, some hue
+    palette = 0.8 * u(3) - 0.4
+    colour = lambda spread: (palette + spread * shade()).clamp(-1, 1)
+    panels = []
+    for _ in range(int(torch.randint(5, 10, (1,), generator=g))):   # back to front
+        tilt = float(0.6 * u(()) - 0.3) if float(u(())) < 0.4 else 0.0
+        panels.append(dict(centre=1.6 * u(2) - 0.3, half=0.04 + 0.3 * u(2), angle=tilt, round=bool(u(()) < 0.3),
+                           colour=colour(0.6), grad=0.3 * torch.randn(2, generator=g), waves=_waves(g, 2, 1.0, 4.0, 0.08)))
+    wall = dict(colour=colour(0.3), grad=0.4 * torch.randn(2, generator=g))
+    floor = dict(level=0.55 + 0.3 * float(u(())), colour=colour(0.5))
+    r, ang = float(u(())), 2 * math.pi * u(1)
+    mode = 'still' if r < 0.6 else 'pan' if r < 0.8 else 'zoom'
+    camera = dict(mode=mode, pan=(0.0015 + 0.002 * u(1)) * torch.cat([ang.cos(), ang.sin()]) * (mode == 'pan'),
+                  zoom=(0.001 + 0.002 * float(u(()))) * (mode == 'zoom'))
+    n = int(torch.randint(objects[0], objects[1] + 1, (1,), generator=g))
+    actors = []
+    for _ in range(n):
+        ang = 2 * math.pi * u(1)
+        actors.append(dict(start=0.15 + 0.7 * u(2), vel=(0.003 + 0.009 * u(1)) * torch.cat([ang.cos(), ang.sin()]),
+                           radii=0.07 + 0.09 * u(2), power=2 + 2 * u(1), angle=2 * math.pi * u(1), spin=0.03 * u(1) - 0.015,
+                           squash=0.1 + 0.2 * u(1), squash_freq=0.02 + 0.04 * u(1), squash_phase=2 * math.pi * u(1),
+                           rim=0.35, margin=0.1, base=1.6 * u(3) - 0.8, waves=_waves(g, 2, 2.0, 5.0, 0.25)))
+    light = dict(amp=0.2 * u(1), freq=0.005 + 0.015 * u(1), phase=2 * math.pi * u(1))
+    return dict(style='set', wall=wall, floor=floor, panels=panels, camera=camera, objects=actors, light=light, n_objects=n)
+
+def draw_scene(seed: int, # the scene's seed: the same seed always gives the same scene
+               objects: tuple[int, int] | None = None, # (fewest, most) actors; None: the look's own, (1, 3) or (2, 5)
+               style: str = 'set', # 'set': a still set with actors (the default); 'pan': a panning camera over a texture
+              ) -> dict:
+    "Draw the random parameters of a synthetic scene (independent of length, size and the render knobs)."
+    if style not in SCENE_STYLES: raise ValueError(f"style must be one of {SCENE_STYLES}, got {style!r}")
+    objects = _OBJECTS[style] if objects is None else tuple(objects)
+    return (_draw_set if style == 'set' else _draw_pan)(seed, objects)
 
 # %% ../nbs/01_data.ipynb #8a564c5f
 def _reflect(x: torch.Tensor, hi) -> torch.Tensor:
@@ -225,12 +265,16 @@ def _draw_object(out: torch.Tensor, # (T, H, W, 3) the frames so far, painted ov
                  ob: dict, tau: torch.Tensor, px: float, detail: float):
     "Paint one object over `out`, computing only a square tile around it in each frame."
     T, H, W, _ = out.shape
-    centre = _reflect(ob['start'] + ob['vel'] * tau[:, None], 1.0) * torch.tensor([H / px, W / px])  # (T, 2) bouncing
+    lo = ob.get('margin', 0.0)                                     # the centre bounces within [lo, 1 - lo]
+    centre = (lo + _reflect(ob['start'] - lo + ob['vel'] * tau[:, None], 1.0 - 2 * lo)) * torch.tensor([H / px, W / px])  # (T, 2)
     th = ob['angle'] + ob['spin'] * tau                                                              # (T,) rotation
+    sq = ob.get('squash', 0.0)                                     # squash and stretch: the radii breathe in opposite ways
+    breathe = sq * torch.sin(2 * math.pi * ob.get('squash_freq', 0.0) * tau + ob.get('squash_phase', 0.0)) if sq else torch.zeros(T)
     ra, rb = ob['radii'].tolist()
-    p = float(ob['power'])
+    ra_t, rb_t = (ra * (1 + breathe))[:, None, None], (rb * (1 - breathe))[:, None, None]             # (T, 1, 1)
+    p, sq = float(ob['power']), float(sq)
     # the outline lies within max(ra, rb) * 2^(1/2 - 1/p) of the centre; add the anti-aliasing ramp and a margin
-    reach = max(ra, rb) * 2 ** (0.5 - 1 / p) * px * (1 + 1 / (min(ra, rb) * px)) + 2
+    reach = max(ra, rb) * (1 + sq) * 2 ** (0.5 - 1 / p) * px * (1 + 1 / (min(ra, rb) * (1 - sq) * px)) + 2
     S = min(2 * math.ceil(reach), max(H, W))
     t = torch.arange(T)
     rows = ((centre[:, 0] * px).floor().long()[:, None] - S // 2 + torch.arange(S)).clamp(0, H - 1)  # (T, S)
@@ -240,16 +284,17 @@ def _draw_object(out: torch.Tensor, # (T, H, W, 3) the frames so far, painted ov
     cs, sn = th.cos()[:, None, None], th.sin()[:, None, None]
     lu = cs * du[:, :, None] + sn * dv[:, None, :]                                                   # (T, S, S) object frame
     lv = cs * dv[:, None, :] - sn * du[:, :, None]
-    q = (lu / ra).abs_().pow_(p).add_((lv / rb).abs_().pow_(p))                                      # 1 on the outline
+    q = (lu / ra_t).abs_().pow_(p).add_((lv / rb_t).abs_().pow_(p))                                  # 1 on the outline
+    rim = (1 - ob['rim'] * q.clamp(0, 1))[..., None] if ob.get('rim') else 1.0                        # darker towards the rim
     # pixels to the outline ~ (r - 1) * min(ra, rb) * px with r = q^(1/p) ~ 1 + (q - 1) / p near it: a 1-px ramp
-    alpha = q.sub_(1).mul_(-min(ra, rb) * px / p).add_(0.5).clamp_(0, 1)[..., None]                  # (T, S, S, 1)
+    alpha = q.sub_(1).mul_(-torch.minimum(ra_t, rb_t) * px / p).add_(0.5).clamp_(0, 1)[..., None]    # (T, S, S, 1)
     # the texture is fixed to the object: a wave f.(lu, lv) is separable in (du, dv) with rotated frequencies
     f, amp = _band_limit(ob['waves'], detail, px)
     cs, sn = th.cos()[:, None], th.sin()[:, None]                                                    # (T, 1)
     fu, fv = f[:, 0] * cs - f[:, 1] * sn, f[:, 0] * sn + f[:, 1] * cs                                # (T, K)
     a = 2 * math.pi * fu[:, None] * du[..., None] + ob['waves']['phase']                             # (T, S, K)
     b = 2 * math.pi * fv[:, None] * dv[..., None]                                                    # (T, S, K)
-    tex = _wave_image(a, b, amp, ob['waves']['colour']) + ob['base']                                 # (T, S, S, 3)
+    tex = (_wave_image(a, b, amp, ob['waves']['colour']) + ob['base']) * rim                         # (T, S, S, 3)
     flat = ((t[:, None, None] * H + rows[:, :, None]) * W + cols[:, None, :]).view(-1)               # (T*S*S,) pixel index
     pixels = out.view(-1, 3)
     tile = pixels.index_select(0, flat).view(T, S, S, 3)                                             # (T, S, S, 3)
@@ -280,21 +325,67 @@ def _render(scene, frames, size, dynamics, detail, brightness) -> torch.Tensor:
     tau = torch.arange(frames, dtype=torch.float32) * dynamics         # (T,) scene time
     u = (torch.arange(H, dtype=torch.float32) + 0.5) / px              # (H,) row coordinate, frame sides
     v = (torch.arange(W, dtype=torch.float32) + 0.5) / px              # (W,) column coordinate
-    bg = scene['background']                                           # seen through a panning, wobbling camera
-    cam = bg['pan'] * tau[:, None] + bg['wobble'] * torch.sin(2 * math.pi * bg['wobble_freq'] * tau[:, None] + bg['wobble_phase'])  # (T, 2)
-    f, amp = _band_limit(bg['waves'], detail, px)
-    a = 2 * math.pi * f[:, 0] * (u[None, :, None] + cam[:, None, 0:1]) + bg['waves']['phase']   # (T, H, K)
-    b = 2 * math.pi * f[:, 1] * (v[None, :, None] + cam[:, None, 1:2])                           # (T, W, K)
-    out = _wave_image(a, b, amp, bg['waves']['colour']).add_(bg['base'])                        # (T, H, W, 3)
+    out = (_set_frames if scene.get('style', 'pan') == 'set' else _pan_frames)(scene, tau, u, v, px, detail)  # (T, H, W, 3)
     for ob in scene['objects']: _draw_object(out, ob, tau, px, detail)                          # back to front
     lt = scene['light']
     gain = 1 + brightness * lt['amp'] * torch.sin(2 * math.pi * lt['freq'] * tau + lt['phase'])  # (T,)
     return out.add_(1).mul_(gain[:, None, None, None]).sub_(1).clamp_(-1, 1)
 
+def _pan_frames(scene, tau, u, v, px, detail) -> torch.Tensor:
+    "The 'pan' background: an endless texture seen through a panning, wobbling camera, evaluated exactly per frame."
+    bg = scene['background']
+    cam = bg['pan'] * tau[:, None] + bg['wobble'] * torch.sin(2 * math.pi * bg['wobble_freq'] * tau[:, None] + bg['wobble_phase'])  # (T, 2)
+    f, amp = _band_limit(bg['waves'], detail, px)
+    a = 2 * math.pi * f[:, 0] * (u[None, :, None] + cam[:, None, 0:1]) + bg['waves']['phase']   # (T, H, K)
+    b = 2 * math.pi * f[:, 1] * (v[None, :, None] + cam[:, None, 1:2])                           # (T, W, K)
+    return _wave_image(a, b, amp, bg['waves']['colour']).add_(bg['base'])                       # (T, H, W, 3)
+
+_PAN_RANGE, _ZOOM_RANGE = 0.2, 0.4   # the 'set' camera shifts by at most 0.2 frame sides and zooms in by at most 1.4x
+
+def _paint_set(scene, uu: torch.Tensor, vv: torch.Tensor, px: float, detail: float) -> torch.Tensor:
+    "The set's colour (..., 3) at positions (uu, vv) in frame sides, anti-aliased for `px` pixels per frame side."
+    wall = scene['wall']
+    out = wall['colour'] + 0.5 * (wall['grad'][0] * (uu - 0.5) + wall['grad'][1] * (vv - 0.5))[..., None]
+    fl = scene['floor']
+    a = ((uu - fl['level']) * px + 0.5).clamp(0, 1)[..., None]                   # below the horizon
+    out = out + a * (fl['colour'] + 0.3 * (uu - fl['level'])[..., None] - out)
+    for pn in scene['panels']:                                                   # back to front
+        du, dv = uu - pn['centre'][0], vv - pn['centre'][1]
+        c, s = math.cos(pn['angle']), math.sin(pn['angle'])
+        lu, lv = c * du + s * dv, c * dv - s * du                                # the panel's own axes
+        hu, hv = pn['half'].tolist()
+        if pn['round']: d = ((lu / hu) ** 2 + (lv / hv) ** 2).sqrt().sub(1) * min(hu, hv)   # ~ distance to an ellipse
+        else: d = torch.maximum(lu.abs() - hu, lv.abs() - hv)                    # distance to a rectangle (inside: < 0)
+        a = (0.5 - d * px).clamp(0, 1)[..., None]                                # a one-pixel edge
+        f, amp = _band_limit(pn['waves'], detail, px)
+        phase = 2 * math.pi * (lu[..., None] * f[:, 0] + lv[..., None] * f[:, 1]) + pn['waves']['phase']
+        col = pn['colour'] + (pn['grad'][0] * lu + pn['grad'][1] * lv)[..., None] + (amp * phase.cos()) @ pn['waves']['colour']
+        out = out + a * (col - out)
+    return out
+
+def _set_frames(scene, tau, u, v, px, detail) -> torch.Tensor:
+    "The 'set' background: painted once (on a canvas covering every view when the camera moves), then sampled per frame."
+    T, H, W, cam = len(tau), len(u), len(v), scene['camera']
+    if cam['mode'] == 'still' or not bool(tau.any()):
+        return _paint_set(scene, u[:, None].expand(H, W), v[None].expand(H, W), px, detail).expand(T, H, W, 3).clone()
+    shift = _reflect(cam['pan'] * tau[:, None] + _PAN_RANGE, 2 * _PAN_RANGE) - _PAN_RANGE     # (T, 2) bounces in +-0.2
+    zoom = 1 + _reflect(cam['zoom'] * tau, _ZOOM_RANGE)                                      # (T,) bounces in [1, 1.4]
+    reach = _PAN_RANGE if cam['mode'] == 'pan' else 0.0
+    lo, hi, res = -reach - 2 / px, 1 + reach + 2 / px, px * (1 + _ZOOM_RANGE if cam['mode'] == 'zoom' else 1)
+    n = int(math.ceil((hi - lo) * res)) + 1                                                   # the canvas: n x n samples
+    g = torch.linspace(lo, hi, n)
+    canvas = _paint_set(scene, g[:, None].expand(n, n), g[None].expand(n, n), res, detail)    # (n, n, 3), fixed for any T
+    uu = 0.5 + (u[None, :, None] - 0.5) / zoom[:, None, None] + shift[:, 0, None, None]       # (T, H, 1) where each pixel looks
+    vv = 0.5 + (v[None, None, :] - 0.5) / zoom[:, None, None] + shift[:, 1, None, None]       # (T, 1, W)
+    to_grid = lambda x: (x - lo) / (hi - lo) * 2 - 1
+    grid = torch.stack(torch.broadcast_tensors(to_grid(vv), to_grid(uu)), -1)                # (T, H, W, 2) as (col, row)
+    out = F.grid_sample(canvas.permute(2, 0, 1)[None].expand(T, -1, -1, -1), grid, mode='bilinear', align_corners=True)
+    return out.permute(0, 2, 3, 1).contiguous()
+
 def synthetic_video(seed: int, frames: int = 128, size=64, dynamics: float = 1.0, detail: float = 1.0,
-                    brightness: float = 1.0, objects: tuple[int, int] = (2, 5)) -> torch.Tensor:
-    "One procedural video `(frames, H, W, 3)` in [-1, 1]: `render_scene(draw_scene(seed, objects), ...)`."
-    return render_scene(draw_scene(seed, objects), frames, size, dynamics, detail, brightness)
+                    brightness: float = 1.0, objects: tuple[int, int] | None = None, style: str = 'set') -> torch.Tensor:
+    "One procedural video `(frames, H, W, 3)` in [-1, 1]: `render_scene(draw_scene(seed, objects, style), ...)`."
+    return render_scene(draw_scene(seed, objects, style), frames, size, dynamics, detail, brightness)
 
 # %% ../nbs/01_data.ipynb #61acd82b
 def _key(key) -> tuple[int, int]:
@@ -311,18 +402,21 @@ def pad_clip(video: torch.Tensor, # (t, H, W, 3) with t <= frames
     return torch.cat([video, video.new_zeros(frames - t, *video.shape[1:])]), t
 
 class SyntheticVideos(Dataset):
-    "Procedural videos (camera pan over a smooth texture, occluding textured objects, flicker); no download."
+    "Procedural videos (by default a still set with deforming actors; `style='pan'`: a panning camera over a texture); no download."
     epoch_keys = True   # accepts the (index, epoch) keys of `EpochSampler`; the epoch does not change an item
     def __init__(self, n_videos: int = 1024, # items in the dataset
                  frames: int = 128, size=64, # clip length; side (int) or (height, width)
                  dynamics: float = 1.0, # speed of every motion; 0: still videos
                  detail: float = 1.0, # texture frequency multiplier
-                 objects: tuple[int, int] = (2, 5), # (fewest, most) objects per video
+                 objects: tuple[int, int] | None = None, # (fewest, most) actors per video; None: the look's own
                  brightness: float = 1.0, # strength of the slow brightness changes; 0: none
                  min_frames: int | None = None, # shortest item (then zero-padded to `frames`); None: all full length
                  seed: int = 0, # dataset seed: item i is the scene (seed, i)
                  cfg: CoordTokConfig | None = None, # check at construction that the clips fit this tokenizer
+                 style: str = 'set', # 'set': a still set with actors; 'pan': a panning camera over a texture
                 ):
+        if style not in SCENE_STYLES: raise ValueError(f"style must be one of {SCENE_STYLES}, got {style!r}")
+        objects = _OBJECTS[style] if objects is None else tuple(objects)
         if n_videos < 1: raise ValueError(f"n_videos must be positive, got {n_videos}")
         check_clip(frames, size, cfg)
         if dynamics < 0 or detail <= 0 or brightness < 0:
@@ -332,6 +426,7 @@ class SyntheticVideos(Dataset):
             raise ValueError(f"min_frames must lie in 1..frames={frames}, got {min_frames}")
         self.n_videos, self.frames, self.size, self.seed = n_videos, frames, _hw(size), seed
         self.dynamics, self.detail, self.objects, self.brightness, self.min_frames = dynamics, detail, tuple(objects), brightness, min_frames
+        self.style = style
         self.classes = [f"{k} objects" for k in range(objects[0], objects[1] + 1)]
         self.skipped = 0   # same interface as VideoFolder: nothing here is ever unreadable
 
@@ -346,14 +441,14 @@ class SyntheticVideos(Dataset):
     def __getitem__(self, key) -> dict:
         i, _ = _key(key)
         if not 0 <= i < self.n_videos: raise IndexError(f"item {i} of a dataset of {self.n_videos}")
-        scene = draw_scene(_mix_seed(self.seed, i), self.objects)
+        scene = draw_scene(_mix_seed(self.seed, i), self.objects, self.style)
         v = render_scene(scene, self.n_frames(i), self.size, self.dynamics, self.detail, self.brightness)
         video, n = pad_clip(v, self.frames)
         return dict(video=video, n_frames=n, label=scene['n_objects'] - self.objects[0], path=f"synthetic://{self.seed}/{i}")
 
     def __repr__(self):
         return (f"SyntheticVideos({self.n_videos} videos of {self.frames}x{self.size[0]}x{self.size[1]}, dynamics={self.dynamics}, "
-                f"detail={self.detail}, objects={self.objects}, min_frames={self.min_frames}, seed={self.seed})")
+                f"detail={self.detail}, style={self.style!r}, objects={self.objects}, min_frames={self.min_frames}, seed={self.seed})")
 
 # %% ../nbs/01_data.ipynb #049d144d
 class VideoSkipWarning(UserWarning):
@@ -487,19 +582,28 @@ class CachedVideos(Dataset):
     "A video dataset whose items are read once and then kept in memory (items must not depend on the epoch)."
     epoch_keys = True   # accepts the (index, epoch) keys of `EpochSampler`
     def __init__(self, dataset: Dataset, # any dataset of {'video', 'n_frames', ...} items
-                 n: int | None = None): # keep only the first n items (None: all)
-        self.dataset, self.items = dataset, {}
+                 n: int | None = None, # keep only the first n items (None: all)
+                 uint8: bool = False): # store videos as 8-bit (a quarter of the memory, within half a level of the original)
+        self.dataset, self.items, self.uint8 = dataset, {}, uint8
         self.n = len(dataset) if n is None else min(n, len(dataset))
     def __len__(self): return self.n
     def __getattr__(self, name):   # frames, size, classes, skipped, ... of the wrapped dataset
-        if name in ('dataset', 'items', 'n'): raise AttributeError(name)
+        if name in ('dataset', 'items', 'n', 'uint8'): raise AttributeError(name)
         return getattr(self.dataset, name)
     def __getitem__(self, key) -> dict:
         i, _ = _key(key)
         if not 0 <= i < self.n: raise IndexError(f"item {i} of a cached dataset of {self.n}")
-        if i not in self.items: self.items[i] = self.dataset[i]
-        return self.items[i]
-    def __repr__(self): return f"CachedVideos({self.n} of {self.dataset!r})"
+        if i not in self.items:
+            it = self.dataset[i]
+            self.items[i] = {**it, 'video': to_uint8(it['video'])} if self.uint8 else it
+        it = self.items[i]
+        return {**it, 'video': to_float(it['video'])} if self.uint8 else it
+    def fill(self, progress: bool = True) -> 'CachedVideos':
+        "Read every item now (with a progress bar), so that training never waits for one."
+        from tqdm.auto import tqdm
+        for i in tqdm(range(self.n), desc='caching videos', disable=not progress, leave=False): self[i]
+        return self
+    def __repr__(self): return f"CachedVideos({self.n} of {self.dataset!r}{', uint8' if self.uint8 else ''})"
 
 # %% ../nbs/01_data.ipynb #0d1c93cd
 def collate(items: list[dict]) -> dict:

@@ -14,7 +14,8 @@ from .layers import Block, CrossSelfBlock, PatchEmbed2D, PatchEmbed3D
 from .patches import _n_frames
 
 # %% auto #0
-__all__ = ['PLANES', 'VideoEncoder', 'padding_mask', 'tokens_to_plane', 'TriplaneEncoder']
+__all__ = ['PLANES', 'VideoEncoder', 'padding_mask', 'sincos', 'axis_widths', 'position_code', 'video_token_codes', 'query_codes',
+           'tokens_to_plane', 'TriplaneEncoder']
 
 # %% ../nbs/04_encoder.ipynb #a92006bd
 class VideoEncoder(nn.Module):
@@ -48,6 +49,46 @@ def padding_mask(n_frames: torch.Tensor, # (B,) valid frames
     mask = torch.arange(nt, device=n_frames.device)[None] >= valid_t[:, None]   # (B, nt)
     return mask.repeat_interleave(nhw, dim=1)                                   # (B, Nv), (t, h, w) order
 
+# %% ../nbs/04_encoder.ipynb #628595e5
+def sincos(pos: torch.Tensor, # (N,) positions in [0, 1]
+           dim: int, # code width (even)
+           max_freq: float = 64.0, # fastest angular frequency, radians per unit; the slowest is max_freq / 100
+          ) -> torch.Tensor:
+    "(N, dim) sin-cos code of positions: dim/2 geometrically spaced frequencies, sines then cosines."
+    if dim % 2: raise ValueError(f"a sin-cos code needs an even width, got {dim}")
+    k = dim // 2
+    freq = max_freq * torch.exp(-math.log(100.0) * torch.arange(k, dtype=torch.float32) / max(k - 1, 1))
+    a = pos.float()[:, None] * freq[None]
+    return torch.cat([a.sin(), a.cos()], -1)
+
+def axis_widths(dim: int) -> tuple[int, int, int]:
+    "Channels of the (t, x, y) blocks of a `dim`-wide position code: even, x and y equal, t takes the rest."
+    s = dim // 3 // 2 * 2
+    return (dim - 2 * s, s, s)
+
+def position_code(t, x, y, # (N,) each, in [0, 1]
+                  dim: int, axes: tuple[bool, bool, bool] = (True, True, True), # which axes the code carries
+                 ) -> torch.Tensor:
+    "(N, dim) code of (t, x, y): one sin-cos block per axis; an axis left out has zeros in its block."
+    return torch.cat([sincos(p, w) * float(a) for p, w, a in zip((t, x, y), axis_widths(dim), axes)], -1)
+
+def _centres(n: int) -> torch.Tensor: return (torch.arange(n, dtype=torch.float32) + 0.5) / n   # cells of [0, 1]
+
+def video_token_codes(cfg: CoordTokConfig) -> torch.Tensor:
+    "(Nv, enc_dim) codes of the tubelets' centres, in the encoder's (t, h, w) token order."
+    t, x, y = torch.meshgrid(*(_centres(n) for n in cfg.enc_grid), indexing='ij')
+    return position_code(t.flatten(), x.flatten(), y.flatten(), cfg.enc_dim)
+
+def query_codes(cfg: CoordTokConfig) -> torch.Tensor:
+    "(Nq, enc_dim) codes of the query patches' centres on their planes' two axes, in (xy, yt, xt) token order."
+    out = []
+    for (h, w), axes in zip(cfg.query_grids, ((False, True, True), (True, False, True), (True, True, False))):
+        a, b = (g.flatten() for g in torch.meshgrid(_centres(h), _centres(w), indexing='ij'))
+        z = torch.zeros_like(a)
+        t, x, y = {(False, True, True): (z, a, b), (True, False, True): (a, z, b), (True, True, False): (a, b, z)}[axes]
+        out.append(position_code(t, x, y, cfg.enc_dim, axes))
+    return torch.cat(out)
+
 # %% ../nbs/04_encoder.ipynb #1afe4f5e
 PLANES = ('xy', 'yt', 'xt')
 
@@ -73,6 +114,8 @@ class TriplaneEncoder(nn.Module):
             setattr(self, f'unembed_{name}', nn.Linear(D, math.prod(self.patches[name]) * C))
         self.blocks = nn.ModuleList(CrossSelfBlock(D, cfg.enc_heads, cfg.mlp_ratio, eps=1e-6) for _ in range(cfg.cross_layers))
         self.norm = nn.LayerNorm(D, eps=1e-6)
+        if cfg.query_pos:   # a fixed code, not a weight: state dicts are the same with and without it
+            self.register_buffer('query_code', query_codes(cfg)[None], persistent=False)   # (1, Nq, D)
 
     def forward(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                 n_frames=None, # (B,) valid frames; None: all
@@ -91,6 +134,7 @@ class TriplaneEncoder(nn.Module):
         feats = feats + self.video_pos                                          # (B, Nv, D)
         if mask is not None and cfg.padding == 'official': mask = mask.float()  # +1 on the logits, as the authors
         q = torch.cat([getattr(self, f'embed_{p}')(getattr(self, f'query_{p}')).expand(B, -1, -1) for p in PLANES], 1)  # (B, Nq, D)
+        if cfg.query_pos: q = q + self.query_code.to(q.dtype)                     # where each query's cells are
         for blk in self.blocks: q = blk(q, feats, mask)                       # (B, Nq, D)
         q = self.norm(q)
         planes, start = [], 0

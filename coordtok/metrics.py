@@ -15,12 +15,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['VGG16_FILE', 'VGG16_URL', 'I3D_WEIGHTS', 'LUMA', 'frame_psnr', 'video_psnr', 'gaussian_window', 'frame_ssim',
-           'video_ssim', 'vgg16_weights_path', 'lpips_net', 'video_lpips', 'Unit3D', 'MaxPool3dSame', 'InceptionModule',
-           'InceptionI3d', 'compact_tensor', 'i3d_from_compact', 'video_to_uint8', 'i3d_preprocess', 'cache_dir',
-           'is_torchscript', 'TorchScriptI3D', 'load_i3d', 'i3d_features', 'split_clips', 'frechet_distance_from_stats',
-           'frechet_distance', 'FeatureStats', 'fvd', 'dynamics_magnitude', 'frequency_magnitude', 'standardize_0_100',
-           'pearson_r', 'ReconstructionMetrics', 'evaluate_reconstruction']
+__all__ = ['VGG16_FILE', 'VGG16_URL', 'I3D_WEIGHTS', 'LUMA', 'frame_psnr', 'video_psnr', 'baseline_psnr', 'gaussian_window',
+           'frame_ssim', 'video_ssim', 'vgg16_weights_path', 'lpips_net', 'video_lpips', 'Unit3D', 'MaxPool3dSame',
+           'InceptionModule', 'InceptionI3d', 'compact_tensor', 'i3d_from_compact', 'video_to_uint8', 'i3d_preprocess',
+           'cache_dir', 'is_torchscript', 'TorchScriptI3D', 'load_i3d', 'i3d_features', 'split_clips',
+           'frechet_distance_from_stats', 'frechet_distance', 'FeatureStats', 'fvd', 'dynamics_magnitude',
+           'frequency_magnitude', 'standardize_0_100', 'pearson_r', 'ReconstructionMetrics', 'evaluate_reconstruction']
 
 # %% ../nbs/09_metrics.ipynb #e3eba1a7
 def _to01(v: torch.Tensor) -> torch.Tensor:
@@ -51,6 +51,25 @@ def video_psnr(x: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
               ) -> torch.Tensor:
     "Mean over frames of the per-frame PSNR on [0, 1] images: (B,)."
     return _per_frame(lambda a, b: frame_psnr(_to01(a), _to01(b)), x, y, chunk)
+
+# %% ../nbs/09_metrics.ipynb #7584caf1
+def baseline_psnr(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
+                  n_frames=None, # (B,) valid frames; None: all (means then use only the valid frames)
+                  pools: tuple[int, ...] = (8, 16), # per-frame average-pool sizes
+                 ) -> dict[str, float]:
+    "Mean PSNR over the videos of simple codecs: the mean colour, the temporal mean frame, and per-frame k x k pooling."
+    B, T, H, W, _ = video.shape
+    n = torch.full((B,), T) if n_frames is None else torch.as_tensor(n_frames).view(-1).cpu()
+    out = {k: [] for k in ('mean colour', 'temporal mean', *(f'pool {k}x{k}' for k in pools))}
+    for v, t in zip(video.float(), n.tolist()):
+        v = v[:t][None]                                                                  # (1, t, H, W, 3)
+        out['mean colour'].append(video_psnr(v.mean((1, 2, 3), keepdim=True).expand_as(v), v))
+        out['temporal mean'].append(video_psnr(v.mean(1, keepdim=True).expand_as(v), v))
+        f = v[0].permute(0, 3, 1, 2)                                                     # (t, 3, H, W)
+        for k in pools:
+            p = F.interpolate(F.adaptive_avg_pool2d(f, k), size=(H, W), mode='nearest').permute(0, 2, 3, 1)
+            out[f'pool {k}x{k}'].append(video_psnr(p[None], v))
+    return {k: float(torch.cat(x).mean()) for k, x in out.items()}
 
 # %% ../nbs/09_metrics.ipynb #05cc00b1
 def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float32, device=None) -> torch.Tensor:

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .config import CoordTokConfig
 from .layers import Block
-from .encoder import TriplaneEncoder
+from .encoder import TriplaneEncoder, position_code, video_token_codes
 from .triplane import sample_triplane
 from .patches import grid_coords, coords_to_index, unpatchify, _n_frames
 
@@ -26,16 +26,23 @@ class CoordDecoder(nn.Module):
         super().__init__()
         self.cfg, D = cfg, cfg.dec_dim
         self.embed = nn.Linear(3 * cfg.channels, D)
-        self.pos_embed = nn.Parameter(torch.zeros(1, *cfg.dec_grid, D))
+        if cfg.dec_pos == 'table': self.pos_embed = nn.Parameter(torch.zeros(1, *cfg.dec_grid, D))   # one vector per patch
+        else:                                                 # 'axes': a vector per t, per x and per y, summed
+            for a, n in zip('txy', cfg.dec_grid): self.register_parameter(f'pos_{a}', nn.Parameter(torch.zeros(1, n, D)))
         self.blocks = nn.ModuleList(Block(D, cfg.dec_heads, cfg.mlp_ratio, qkv_bias=True, eps=1e-6) for _ in range(cfg.dec_layers))
         self.norm = nn.LayerNorm(D, eps=1e-5)
         self.head = nn.Linear(D, cfg.patch_dim)
+
+    def positions(self, idx: torch.Tensor) -> torch.Tensor:
+        "Positional embeddings (B, N, D) of patch indices idx (B, N, 3) = (t, x, y)."
+        if self.cfg.dec_pos == 'table': return self.pos_embed[0, idx[..., 0], idx[..., 1], idx[..., 2]]
+        return self.pos_t[0, idx[..., 0]] + self.pos_x[0, idx[..., 1]] + self.pos_y[0, idx[..., 2]]
 
     def forward(self, planes, coords: torch.Tensor) -> torch.Tensor:
         if coords.ndim != 3 or coords.shape[-1] != 3: raise ValueError(f"coords must be (B, N, 3), got {tuple(coords.shape)}")
         h = sample_triplane(planes, coords)                                       # (B, N, 3C)
         idx = coords_to_index(coords, self.cfg.dec_grid)                          # (B, N, 3)
-        x = self.embed(h) + self.pos_embed[0, idx[..., 0], idx[..., 1], idx[..., 2]]  # (B, N, D)
+        x = self.embed(h) + self.positions(idx)                                   # (B, N, D)
         for blk in self.blocks: x = blk(x)                                        # (B, N, D)
         return self.head(self.norm(x))                                            # (B, N, P)
 
@@ -64,8 +71,25 @@ class CoordTok(nn.Module):
         self.apply(_init_weights)
         for name, p in self.named_parameters():
             last = name.split('.')[-1]
-            if name == 'decoder.pos_embed': nn.init.normal_(p, std=p.shape[-1] ** -0.5)
+            if name.startswith('decoder.pos'): nn.init.normal_(p, std=p.shape[-1] ** -0.5)
             elif last in ('cls_token', 'pos_embed', 'video_pos') or last.startswith('query_'): nn.init.normal_(p, std=1.0)
+        if self.cfg.pos_init == 'sincos': self.sincos_positions()
+
+    @torch.no_grad()
+    def sincos_positions(self):
+        "Position tables set to the shared sin-cos codes (`pos_init='sincos'`): tubelet centres in the encoder, patch coordinates in the decoder."
+        cfg, D = self.cfg, self.cfg.dec_dim
+        code = video_token_codes(cfg)[None]                                          # (1, Nv, enc_dim)
+        self.encoder.video.pos_embed.copy_(code); self.encoder.video_pos.copy_(code)
+        axes = [torch.linspace(0, 1, n) for n in cfg.dec_grid]                       # the decoder's (t, x, y) coordinates
+        scale = (2 / D) ** 0.5                                                       # unit norm, as the authors' N(0, 1/D) table
+        if cfg.dec_pos == 'table':
+            t, x, y = (g.flatten() for g in torch.meshgrid(*axes, indexing='ij'))
+            self.decoder.pos_embed.copy_(position_code(t, x, y, D).view(1, *cfg.dec_grid, D) * scale)
+        else:
+            for i, a in enumerate('txy'):
+                z = [torch.zeros_like(axes[i])] * 3; z[i] = axes[i]
+                getattr(self.decoder, f'pos_{a}').copy_(position_code(*z, D, tuple(j == i for j in range(3)))[None] * scale)
 
     def encode(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                n_frames=None, # (B,) or (B, 1) valid frames; None: all

@@ -28,7 +28,7 @@ from .data import collate
 __all__ = ['CKPT_FORMAT', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16', 'resolve_precision',
            'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches', 'save_checkpoint',
            'load_checkpoint', 'config_from_dict', 'load_tokenizer', 'l2_per_video', 'frames_from_patches',
-           'NonFiniteLoss', 'lr_at', 'build_datasets', 'train', 'read_metrics', 'plot_metrics']
+           'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train', 'read_metrics', 'plot_metrics']
 
 # %% ../nbs/08_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class DataConfig:
     eval_split_file: str | None = None  # folder: held-out list (e.g. testlist01.txt); None: a held-out slice of the folder
     n_videos: int = 4096                # synthetic: size of the training set
     dynamics: float = 1.0               # synthetic: motion speed multiplier
+    style: Literal['set', 'pan'] = 'set'  # synthetic: a still set with actors, or the panning look
+    cache: bool = False                 # keep training videos in memory as 8-bit after their first read (items fixed per index)
     n_eval: int = 4                     # held-out videos scored with PSNR during training
     num_workers: int = 0                # DataLoader worker processes that decode video in parallel
 
@@ -57,6 +59,8 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     weight_decay: float = 1e-3
+    decoder_lr_scale: float = 1.0       # the decoder's learning rate / lr (ours: 0.25 for the small recipe)
+    plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 6.25)
     grad_clip: float | None = None      # max gradient norm (None: no clipping)
     n_coords: int = 1024                # stage 1: coordinates per video
     coord_ratio: float | None = None    # stage 1: fraction of a clip's patches per video (overrides n_coords)
@@ -234,6 +238,14 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     p = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
 
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    "AdamW parameter groups: the decoder, the plane output layers (`unembed_*`) and the rest, each with its `lr_scale`."
+    groups = {'decoder': [], 'planes': [], 'rest': []}
+    for name, p in model.named_parameters():
+        groups['decoder' if name.startswith('decoder.') else 'planes' if '.unembed_' in name else 'rest'].append(p)
+    scale = {'decoder': cfg.decoder_lr_scale, 'planes': cfg.plane_lr_scale, 'rest': 1.0}
+    return [dict(params=ps, name=k, lr_scale=scale[k], lr=cfg.lr * scale[k]) for k, ps in groups.items() if ps]
+
 def _rng_state(device) -> dict:
     st = {'torch': torch.get_rng_state()}
     if device.type == 'cuda': st['cuda'] = torch.cuda.get_rng_state(device)
@@ -245,10 +257,13 @@ def build_datasets(data: DataConfig, model_cfg: CoordTokConfig):
     size = model_cfg.height
     if model_cfg.height != model_cfg.width: raise ValueError("the datasets produce square clips; use height == width")
     if data.source == 'synthetic':
-        train = D.SyntheticVideos(data.n_videos, frames=model_cfg.frames, size=size, dynamics=data.dynamics, seed=0, cfg=model_cfg)
-        held = D.SyntheticVideos(max(data.n_eval, 1), frames=model_cfg.frames, size=size, dynamics=data.dynamics, seed=10_000, cfg=model_cfg)
+        kw = dict(frames=model_cfg.frames, size=size, dynamics=data.dynamics, style=data.style, cfg=model_cfg)
+        train = D.SyntheticVideos(data.n_videos, seed=0, **kw)
+        held = D.SyntheticVideos(max(data.n_eval, 1), seed=10_000, **kw)
+        if data.cache: train = D.CachedVideos(train, uint8=True)
     else:
         if data.root is None: raise ValueError("DataConfig.root is required for source='folder'")
+        if data.cache: raise ValueError("DataConfig.cache keeps one clip per video; a folder's training windows change every epoch")
         train = D.VideoFolder(data.root, frames=model_cfg.frames, size=size, split=data.split_file, train=True, cfg=model_cfg)
         held = D.VideoFolder(data.root, frames=model_cfg.frames, size=size, split=data.eval_split_file or data.split_file, train=False, cfg=model_cfg)
     return train, held
@@ -278,7 +293,7 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
         model.load_state_dict(resumed['model']); start = int(resumed['step'])
     elif cfg.init_from:
         model.load_state_dict(load_checkpoint(cfg.init_from)['model'])
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
+    opt = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
                             fused=True)  # fused AdamW: one kernel for all parameters, on CPUs too
     scaler = torch.amp.GradScaler(dev.type, enabled=precision == 'fp16')
     if resumed is not None:
@@ -327,7 +342,7 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
     batches = iter(loader)
     try:
         while step < cfg.steps:
-            for g in opt.param_groups: g['lr'] = lr_at(step, cfg)
+            for g in opt.param_groups: g['lr'] = lr_at(step, cfg) * g['lr_scale']
             opt.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), device=dev)
             for micro in range(cfg.grad_accum):
