@@ -458,7 +458,11 @@ def sit_from_checkpoint(ck: dict, # a SiT training checkpoint, as `load_checkpoi
 def load_sit(path, device='cpu',
              weights: Literal['ema', 'model'] = 'ema', # the EMA is what sampling uses
             ) -> tuple[SiT, LatentStats]:
-    "The SiT of a training checkpoint file (its EMA weights by default) in eval mode, and the stats it was trained with."
+    "The SiT of a training checkpoint file (its EMA weights by default) or of a saved-model folder, in eval mode, and the stats it was trained with."
+    if Path(path).is_dir():
+        sit = SiT.from_pretrained(path, device)
+        if sit.latent_stats is None: raise ValueError(f"{path} holds a SiT without latent statistics: save it with sit.save_pretrained(dir, stats)")
+        return frozen(sit), LatentStats.from_dict(sit.latent_stats)
     return sit_from_checkpoint(load_checkpoint(path), device, weights)
 
 # %% ../nbs/14_generate.ipynb #0968fd67
@@ -570,7 +574,8 @@ def video_grid(videos: torch.Tensor, # (n, T, H, W, 3)
         out[:, r * (H + sep):r * (H + sep) + H, c * (W + sep):c * (W + sep) + W] = v
     return out
 
-def cmd_sample(sit_checkpoint: Path, tokenizer_checkpoint: Path, n: int = 4, out: Path = Path('samples'), steps: int = 250,
+def cmd_sample(sit_checkpoint: Path, # a SiT training checkpoint, or a saved-model folder (`SiT.save_pretrained`)
+               tokenizer_checkpoint: Path, n: int = 4, out: Path = Path('samples'), steps: int = 250,
                seed: int = 0, device: str = 'auto', chunk: int | None = None, sampler: Sampler = 'sde',
                batch_size: int | None = None, precision: Literal['auto', 'fp32', 'bf16', 'fp16'] = 'auto', fps: float = 25.0,
                progress: bool = True) -> dict:
@@ -579,9 +584,11 @@ def cmd_sample(sit_checkpoint: Path, tokenizer_checkpoint: Path, n: int = 4, out
     from coordtok.data import write_video
     from coordtok.visualize import frame_strip
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else 'cpu' if device == 'auto' else device)
-    ck = load_checkpoint(sit_checkpoint)
-    sit, stats = sit_from_checkpoint(ck, dev)
-    trained_with = ck.get('tokenizer'); del ck
+    if Path(sit_checkpoint).is_dir(): (sit, stats), trained_with = load_sit(sit_checkpoint, dev), None   # a saved model
+    else:
+        ck = load_checkpoint(sit_checkpoint)
+        sit, stats = sit_from_checkpoint(ck, dev)
+        trained_with = ck.get('tokenizer'); del ck
     tok = frozen(load_tokenizer(tokenizer_checkpoint, dev))
     if trained_with is not None and config_from_dict(CoordTokConfig, trained_with) != tok.cfg:
         warnings.warn(f"{tokenizer_checkpoint} is not the tokenizer config {sit_checkpoint} was trained with")

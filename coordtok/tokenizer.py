@@ -6,7 +6,9 @@ Docs: https://coordtok.github.io/coordtok/tokenizer.html.md"""
 
 # %% ../nbs/06_tokenizer.ipynb #40019cc9
 from __future__ import annotations
-import math
+import hashlib, json, math, os, re
+from dataclasses import fields
+from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -17,7 +19,8 @@ from .triplane import sample_triplane
 from .patches import grid_coords, coords_to_index, unpatchify, _n_frames
 
 # %% auto #0
-__all__ = ['CoordDecoder', 'CoordTok']
+__all__ = ['PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'CoordTok', 'save_model_dir', 'resolve_pretrained',
+           'read_model_dir', 'model_from_state_dict']
 
 # %% ../nbs/06_tokenizer.ipynb #445d8f24
 class CoordDecoder(nn.Module):
@@ -101,3 +104,105 @@ class CoordTok(nn.Module):
     def loss(self, video: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor, n_frames=None) -> torch.Tensor:
         "Stage-1 l2 as the authors define it: per-video mean squared error over patches and pixels, summed over the batch."
         return (self(video, coords, n_frames).float() - targets.float()).pow(2).mean(dim=(1, 2)).sum()
+
+    def save_pretrained(self, save_directory, # a folder; created if missing
+                        dtype: torch.dtype | None = None, # e.g. torch.bfloat16 for a small shipped model; None: as the weights are
+                       ) -> Path:
+        "Write `config.json` (the config and a format tag) and `model.safetensors` to `save_directory`."
+        return save_model_dir(self, save_directory, self.cfg.to_dict(), 'CoordTok', dtype)
+
+    @classmethod
+    def from_pretrained(cls, path, # a folder `save_pretrained` wrote, or a Hugging Face Hub id (`owner/name`)
+                        device='cpu', dtype: torch.dtype | None = torch.float32, # None: the stored dtype
+                        revision: str | None = None, # the hub revision (branch, tag or commit)
+                       ) -> 'CoordTok':
+        "The saved tokenizer in eval mode (weights cast to `dtype`)."
+        cfg, _, sd = read_model_dir(resolve_pretrained(path, revision, 'CoordTok'), 'CoordTok', CoordTokConfig)
+        return model_from_state_dict(cls, cfg, sd, device, dtype)
+
+# %% ../nbs/06_tokenizer.ipynb #070e8e05
+PRETRAINED_FORMAT = 'coordtok-pretrained-1'
+CONFIG_NAME, WEIGHTS_NAME = 'config.json', 'model.safetensors'
+_META_KEYS = ('_format', '_class_name', 'torch_dtype')
+
+def _atomic_write(path: Path, write):
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try: write(tmp); os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+def save_model_dir(model: nn.Module, directory, # the folder to write
+                   config: dict, # JSON-able: the config fields (and extras such as latent statistics)
+                   class_name: str, dtype: torch.dtype | None = None) -> Path:
+    "Write `config.json` and `model.safetensors` (the state dict, floating tensors cast to `dtype`) atomically."
+    from safetensors.torch import save_file
+    if dtype is not None and not dtype.is_floating_point: raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+    d = Path(directory); d.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.detach().to(dtype) if dtype is not None and v.is_floating_point() else v.detach()).cpu().contiguous().clone()
+          for k, v in model.state_dict().items()}
+    stored = str(dtype or next(iter(sd.values())).dtype).removeprefix('torch.')
+    cfg = {'_format': PRETRAINED_FORMAT, '_class_name': class_name, 'torch_dtype': stored, **config}
+    _atomic_write(d / WEIGHTS_NAME, lambda p: save_file(sd, str(p), metadata={'format': PRETRAINED_FORMAT, 'class_name': class_name}))
+    _atomic_write(d / CONFIG_NAME, lambda p: p.write_text(json.dumps(cfg, indent=1) + '\n'))
+    return d
+
+def _hub_offline() -> bool:
+    import huggingface_hub.constants as c
+    return bool(c.HF_HUB_OFFLINE) or os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
+
+def resolve_pretrained(path, # a saved-model folder, or a hub id `owner/name`
+                       revision: str | None = None, what: str = 'CoordTok') -> Path:
+    "The local folder of a saved model: `path` itself, or the hub snapshot of id `path` (downloaded, or from the cache)."
+    p = Path(path).expanduser()
+    if p.is_dir():
+        missing = [f for f in (CONFIG_NAME, WEIGHTS_NAME) if not (p / f).is_file()]
+        if missing: raise FileNotFoundError(f"{p} is not a saved model: {' and '.join(missing)} missing (save_pretrained writes both)")
+        return p
+    if p.exists():
+        raise ValueError(f"{p} is a file, not a saved-model folder ({CONFIG_NAME} + {WEIGHTS_NAME}); a training checkpoint "
+                         f"loads with coordtok.train.load_tokenizer, the authors' .pth with `coordtok convert-official`")
+    if not re.fullmatch(r'[\w.-]+/[\w.-]+', str(path)) or str(path).startswith(('.', '/', '~')):
+        raise FileNotFoundError(f"no saved-model folder at {p} (and {str(path)!r} is not a hub id of the form owner/name)")
+    import huggingface_hub
+    offline = _hub_offline()
+    try:
+        return Path(huggingface_hub.snapshot_download(str(path), revision=revision, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME],
+                                                      local_files_only=offline, etag_timeout=5))
+    except Exception as e:
+        why = 'offline mode (HF_HUB_OFFLINE is set) and not in the cache' if offline else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        raise FileNotFoundError(
+            f"cannot load {what} {str(path)!r}: there is no local folder {p}, and the Hugging Face Hub could not provide it ({why}). "
+            f"Download {CONFIG_NAME} and {WEIGHTS_NAME} from https://huggingface.co/{path} on a machine with network "
+            f"(e.g. `huggingface-cli download {path} --local-dir DIR`), copy them into a folder here, and pass that "
+            f"folder: {what}.from_pretrained('DIR')") from None
+
+def read_model_dir(d: Path, class_name: str, config_cls, extras: tuple[str, ...] = ()) -> tuple:
+    "(config, {extra key: value}, state dict) of a saved-model folder; unknown keys or another class raise."
+    from safetensors.torch import load_file
+    d = Path(d)
+    raw = json.loads((d / CONFIG_NAME).read_text())
+    if raw.get('_format') != PRETRAINED_FORMAT:
+        raise ValueError(f"{d / CONFIG_NAME} is not a coordtok saved model (format {raw.get('_format')!r}, expected {PRETRAINED_FORMAT!r}; "
+                         f"a newer coordtok may have written it)")
+    if raw.get('_class_name') != class_name:
+        raise ValueError(f"{d} holds a {raw.get('_class_name')}, not a {class_name}: load it with {raw.get('_class_name')}.from_pretrained")
+    names = {f.name for f in fields(config_cls)}
+    unknown = sorted(set(raw) - names - set(_META_KEYS) - set(extras))
+    if unknown: raise ValueError(f"{d / CONFIG_NAME} has keys this version of coordtok does not know: {unknown} "
+                                 f"(written by a newer version? known: {sorted(names)})")
+    cfg = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in names})
+    return cfg, {k: raw[k] for k in extras if k in raw}, load_file(str(d / WEIGHTS_NAME))
+
+def model_from_state_dict(cls, cfg, sd: dict, device='cpu', dtype: torch.dtype | None = torch.float32) -> nn.Module:
+    "`cls(cfg)` built on the meta device and given the tensors of `sd` (strictly), in eval mode."
+    with torch.device('meta'): model = cls(cfg)
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    if missing or unexpected: raise KeyError(f"the saved weights do not match {cls.__name__}({cfg}): missing {missing}, unexpected {unexpected}")
+    for k, v in sd.items():
+        if tuple(v.shape) != tuple(own[k].shape): raise ValueError(f"{k}: saved shape {tuple(v.shape)}, the config's model has {tuple(own[k].shape)}")
+    cast = lambda v: v.to(device=device, dtype=dtype if dtype is not None and v.is_floating_point() else v.dtype)
+    model.load_state_dict({k: cast(v) for k, v in sd.items()}, strict=True, assign=True)
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left: raise RuntimeError(f"{cls.__name__} has tensors that are neither saved nor recomputed: {left}")
+    return model.eval()
