@@ -18,8 +18,8 @@ from .config import CoordTokConfig, PRESETS, preset
 from .train import TrainConfig, DataConfig, load_tokenizer, plot_metrics, read_metrics, train as train_tokenizer
 
 # %% auto #0
-__all__ = ['DEMO_MODEL', 'DEMO_TRAIN', 'DEMO_DATA', 'train_command', 'reconstruct_file', 'cmd_reconstruct', 'cmd_demo',
-           'commands', 'main']
+__all__ = ['DEMO_MODEL', 'DEMO_TRAIN', 'DEMO_DATA', 'train_command', 'reconstruct_file', 'cmd_reconstruct',
+           'cmd_convert_official', 'cmd_demo', 'commands', 'main']
 
 # %% ../nbs/15_cli.ipynb #6ed2f1e1
 def _preset_from_argv(argv: list[str], default: str) -> tuple[str, list[str]]:
@@ -72,6 +72,27 @@ def cmd_reconstruct(video: tyro.conf.Positional[Path], checkpoint: Path,
     write_video(output, side_by_side(orig, rec))
     res = dict(video=str(video), frames=len(orig), psnr=float(video_psnr(rec[None], orig[None])[0]),
                ssim=float(video_ssim(rec[None], orig[None])[0]), output=str(output))
+    print(json.dumps(res))
+    return res
+
+# %% ../nbs/15_cli.ipynb #17415da7
+def cmd_convert_official(checkpoint: tyro.conf.Positional[Path], # the authors' file (.pth / .pt)
+                         out_dir: tyro.conf.Positional[Path], # the saved-model folder to write
+                         kind: Literal['auto', 'tokenizer', 'sit'] = 'auto', # 'auto': from the file's keys
+                         stats: Path | None = None, # SiT: a latents folder (`coordtok encode`) whose statistics go into its config
+                         padding: Literal['official', 'block'] = 'official', # tokenizer: 'official' reproduces their masking of short videos
+                         bf16: bool = False, # store the weights in bfloat16 (half the size; loaded back as float32)
+                        ) -> dict:
+    "Write an authors' released checkpoint as a saved model that `from_pretrained` and every `--checkpoint` load."
+    from coordtok.convert import convert_official_checkpoint
+    from coordtok.generate import read_latent_stats
+    if not checkpoint.is_file(): raise FileNotFoundError(f"no such checkpoint: {checkpoint}")
+    st = read_latent_stats(stats) if stats is not None else None
+    out = convert_official_checkpoint(checkpoint, out_dir, kind, stats=st, padding=padding, dtype=torch.bfloat16 if bf16 else None)
+    cfg = json.loads((out / 'config.json').read_text())
+    res = dict(checkpoint=str(checkpoint), out_dir=str(out), kind=cfg['_class_name'], files=sorted(p.name for p in out.iterdir()))
+    if cfg['_class_name'] == 'SiT' and 'latent_stats' not in cfg:
+        print(f"note: {out} has no latent statistics; sampling needs them: measure them with `coordtok encode` and pass --stats", file=sys.stderr)
     print(json.dumps(res))
     return res
 
@@ -131,7 +152,8 @@ def commands(preset_name: str = DEMO_MODEL) -> dict:
     from coordtok.generate import cmd_encode, cmd_train_sit, cmd_sample
     from coordtok.bench import cmd_bench
     cmds = {'train': train_command(preset_name), 'reconstruct': cmd_reconstruct, 'demo': cmd_demo, 'eval': cmd_eval,
-            'bench': cmd_bench, 'encode': cmd_encode, 'train-sit': cmd_train_sit, 'sample': cmd_sample}
+            'bench': cmd_bench, 'encode': cmd_encode, 'train-sit': cmd_train_sit, 'sample': cmd_sample,
+            'convert-official': cmd_convert_official}
     return {k: with_arg_help(f) for k, f in cmds.items()}
 
 def main(argv: list[str] | None = None):

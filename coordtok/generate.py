@@ -32,7 +32,7 @@ __all__ = ['PLANES', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_mome
            'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path', 'frozen', 'encode_batch', 'encode_latents',
            'shard_stats', 'load_latents', 'measure_stats', 'update_ema', 'make_ema', 'SiTTrainConfig', 'check_planes',
            'step_noise', 'train_sit', 'sit_from_checkpoint', 'load_sit', 'video_noise', 'generate', 'cmd_encode',
-           'cmd_train_sit', 'video_grid', 'cmd_sample']
+           'cmd_train_sit', 'video_grid', 'cmd_sample', 'read_latent_stats']
 
 # %% ../nbs/14_generate.ipynb #beea927f
 PLANES = ('xy', 'yt', 'xt')
@@ -605,3 +605,12 @@ def cmd_sample(sit_checkpoint: Path, # a SiT training checkpoint, or a saved-mod
     print(f"{n} videos of {tuple(videos.shape[1:4])} in {out}: {rep['seconds_per_video']:.2f} s per video "
           f"({steps} steps, {rep['model_calls']} model calls), peak memory {rep['peak_memory_gb']:.2f} GB ({rep['peak_memory']})")
     return rep
+
+# %% ../nbs/14_generate.ipynb #cebff7c0
+def read_latent_stats(path, # a latents folder (`encode_latents`), its stats file, or a SiT training checkpoint
+                     ) -> LatentStats:
+    "The per-plane latent mean and std stored at `path`."
+    p = Path(path)
+    if p.is_dir(): p = p / 'stats.pt'
+    if not p.exists(): raise FileNotFoundError(f"no latent statistics at {p}: pass a folder written by `coordtok encode` or its stats file")
+    return LatentStats.from_dict(load_checkpoint(p)['stats'])

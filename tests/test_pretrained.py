@@ -99,3 +99,41 @@ def test_a_hub_id_offline_fails_at_once_saying_what_to_download(monkeypatch, tmp
     msg = str(e.value)
     for s in ('someone/coordtok-ucf101', 'HF_HUB_OFFLINE', 'config.json', 'model.safetensors', 'https://huggingface.co/someone/coordtok-ucf101',
               "from_pretrained('DIR')"): assert s in msg, s
+
+def _fake_official(reference_dir, tmp_path):
+    "Stand-ins for the released files, in the authors' layout, built from the tiny references' weights."
+    import argparse
+    ref = torch.load(reference_dir / 'official_coordtok_tiny.pt', weights_only=True)
+    sref = torch.load(reference_dir / 'official_sit_tiny.pt', weights_only=True)
+    torch.save({'model': ref['state_dict'], 'epoch': 3}, tmp_path / 'CoordTok_tiny.pth')
+    torch.save({'model': {k: torch.zeros_like(v) for k, v in sref['state_dict'].items()}, 'ema': sref['state_dict'], 'opt': {},
+                'args': argparse.Namespace(model='SiT-L/2', lr=1e-4)}, tmp_path / 'SiT_tiny.pt')
+    return ref, sref
+
+def test_convert_official_writes_saved_models(reference_dir, tmp_path, monkeypatch):
+    import coordtok.convert as conv
+    from coordtok.cli import main
+    ref, sref = _fake_official(reference_dir, tmp_path)
+    # the test hook: the tiny references' constructor arguments in place of the built-in UCF-101 ones
+    monkeypatch.setitem(conv.OFFICIAL_UCF101, 'tokenizer', ref['config'])
+    monkeypatch.setitem(conv.OFFICIAL_UCF101, 'sit', sref['config'])
+    main(['convert-official', str(tmp_path / 'CoordTok_tiny.pth'), str(tmp_path / 'tok')])
+    main(['convert-official', str(tmp_path / 'SiT_tiny.pt'), str(tmp_path / 'sit')])
+    for d in ('tok', 'sit'): assert sorted(os.listdir(tmp_path / d)) == ['config.json', 'model.safetensors']
+    tok, sit = CoordTok.from_pretrained(tmp_path / 'tok'), SiT.from_pretrained(tmp_path / 'sit')
+    with torch.no_grad():
+        assert (tok.decode(tok.encode(ref['video'], ref['n_frames']), ref['coords']) - ref['patches_pred']).abs().max() < 1e-4
+        for o, r in zip(sit(sref['x'], sref['t'], sref['y']), sref['out']): assert (o - r).abs().max() < 1e-5   # the EMA weights
+    assert sit.latent_stats is None
+
+def test_convert_official_builds_the_ucf101_models(reference_dir, tmp_path):
+    from coordtok.convert import OFFICIAL_UCF101, config_from_official
+    from coordtok.sit import SiTConfig
+    assert config_from_official(OFFICIAL_UCF101['tokenizer']) == preset('coordtok-L', padding='official')
+    s = SiTConfig.from_official(OFFICIAL_UCF101['sit'])
+    assert s == sit_preset('SiT-L/2') and s.n_tokens == 320 and s.learn_sigma and s.num_classes == 1
+    from coordtok.convert import convert_official_checkpoint
+    _fake_official(reference_dir, tmp_path)
+    with pytest.raises(KeyError, match='missing keys'): convert_official_checkpoint(tmp_path / 'CoordTok_tiny.pth', tmp_path / 'x')
+    torch.save({'foo': torch.zeros(1)}, tmp_path / 'other.pt')
+    with pytest.raises(ValueError, match="not an authors' CoordTok or SiT checkpoint"): convert_official_checkpoint(tmp_path / 'other.pt', tmp_path / 'y')
