@@ -75,7 +75,7 @@ def cmd_reconstruct(video: tyro.conf.Positional[Path], checkpoint: Path,
     print(json.dumps(res))
     return res
 
-# %% ../nbs/15_cli.ipynb #17415da7
+# %% ../nbs/15_cli.ipynb #d8a983e9
 def cmd_convert_official(checkpoint: tyro.conf.Positional[Path], # the authors' file (.pth / .pt)
                          out_dir: tyro.conf.Positional[Path], # the saved-model folder to write
                          kind: Literal['auto', 'tokenizer', 'sit'] = 'auto', # 'auto': from the file's keys

@@ -130,7 +130,7 @@ def sit_from_official(state_dict: dict, # the authors' SiT parameter names
     "Our `SiT` in eval mode with the authors' weights; a missing or unexpected key raises an error naming it."
     return sit_from_state_dict(state_dict, kwargs)
 
-# %% ../nbs/07_convert.ipynb #67b59bde
+# %% ../nbs/07_convert.ipynb #692afe69
 OFFICIAL_UCF101 = {
     'tokenizer': dict(video_shape=(128, 128, 128), enc_embed_dim=1024, enc_num_layers=24, enc_num_heads=16,
                       enc_patch_size_xy=16, enc_patch_size_t=8, enc_patch_type='transformer', enc_patch_num_layers=8,

@@ -606,7 +606,7 @@ def cmd_sample(sit_checkpoint: Path, # a SiT training checkpoint, or a saved-mod
           f"({steps} steps, {rep['model_calls']} model calls), peak memory {rep['peak_memory_gb']:.2f} GB ({rep['peak_memory']})")
     return rep
 
-# %% ../nbs/14_generate.ipynb #cebff7c0
+# %% ../nbs/14_generate.ipynb #a53ca8fb
 def read_latent_stats(path, # a latents folder (`encode_latents`), its stats file, or a SiT training checkpoint
                      ) -> LatentStats:
     "The per-plane latent mean and std stored at `path`."

@@ -19,8 +19,9 @@ from .triplane import sample_triplane
 from .patches import grid_coords, coords_to_index, unpatchify, _n_frames
 
 # %% auto #0
-__all__ = ['PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'CoordTok', 'save_model_dir', 'resolve_pretrained',
-           'read_model_dir', 'model_from_state_dict']
+__all__ = ['VIDEO_CONTRACT', 'PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'check_video', 'check_triplane',
+           'frame_indices', 'patch_box', 'CoordTok', 'save_model_dir', 'resolve_pretrained', 'read_model_dir',
+           'model_from_state_dict']
 
 # %% ../nbs/06_tokenizer.ipynb #445d8f24
 class CoordDecoder(nn.Module):
@@ -41,6 +42,79 @@ class CoordDecoder(nn.Module):
         x = self.embed(h) + self.pos_embed[0, idx[..., 0], idx[..., 1], idx[..., 2]]  # (B, N, D)
         for blk in self.blocks: x = blk(x)                                        # (B, N, D)
         return self.head(self.norm(x))                                            # (B, N, P)
+
+# %% ../nbs/06_tokenizer.ipynb #8698fb12
+VIDEO_CONTRACT = '(B, T, H, W, 3) float in [-1, 1]'
+
+def check_video(video, cfg: CoordTokConfig | None = None, # None: any T, H, W
+                what: str = 'video', tol: float = 1e-3,
+                n_frames=None, # (B,) valid frames: the values of padding frames are not checked (they are masked out)
+               ) -> torch.Tensor:
+    "`video` as (B, T, H, W, 3) float in [-1, 1] (a channel-first (B, 3, T, H, W) one is moved), or ValueError/TypeError stating the contract."
+    want = VIDEO_CONTRACT if cfg is None else f"(B, {cfg.frames}, {cfg.height}, {cfg.width}, 3) float in [-1, 1]"
+    if not torch.is_tensor(video):
+        raise TypeError(f"{what} must be a torch.Tensor {want}, got {type(video).__name__}" +
+                        (" (use torch.from_numpy, then coordtok.data.to_float for uint8)" if hasattr(video, 'shape') else ''))
+    s = tuple(video.shape)
+    if video.ndim == 4 and s[-1] == 3: raise ValueError(f"{what} has shape {s}, one video without the batch axis: pass video[None] ({want})")
+    if video.ndim != 5: raise ValueError(f"{what} must be {want}, got shape {s}")
+    if s[-1] != 3:
+        if s[1] != 3: raise ValueError(f"{what} must be {want} (RGB last), got shape {s}")
+        video = video.permute(0, 2, 3, 4, 1)                                     # channel-first (B, 3, T, H, W): unambiguous here
+    if video.dtype == torch.uint8:
+        raise ValueError(f"{what} is uint8; the model takes {want}: convert with coordtok.data.to_float(video) (x / 127.5 - 1)")
+    if not video.is_floating_point(): raise ValueError(f"{what} has dtype {video.dtype}; the model takes {want}")
+    if cfg is not None and tuple(video.shape[1:4]) != cfg.video_shape:
+        T, H, W = video.shape[1:4]
+        hint = (f"pad shorter clips to {cfg.frames} frames (coordtok.data.pad_clip) and pass n_frames" if T < cfg.frames and (H, W) == (cfg.height, cfg.width)
+                else "resize and cut the video into clips first: `coordtok reconstruct` / coordtok.cli.reconstruct_video do that for any size and length")
+        raise ValueError(f"{what} has T, H, W = {T}, {H}, {W}; the model takes {want}: {hint}")
+    if video.numel():
+        v = video.detach()
+        if n_frames is not None:
+            n = torch.as_tensor(n_frames, device=v.device).reshape(-1)
+            if n.numel() in (1, v.shape[0]):                                      # else the encoder names the mismatch
+                v = v[(torch.arange(v.shape[1], device=v.device) < n.reshape(-1, 1)).expand(v.shape[0], -1)]
+        lo, hi = torch.aminmax(v) if v.numel() else (torch.zeros(()), torch.zeros(()))
+        if not (lo >= -1 - tol and hi <= 1 + tol):
+            raise ValueError(f"{what} has values in [{float(lo):.3g}, {float(hi):.3g}]; the model takes {want}: map [0, 1] images with "
+                             f"x * 2 - 1 and [0, 255] ones with x / 127.5 - 1" + (' (it holds NaN)' if torch.isnan(lo) or torch.isnan(hi) else ''))
+    return video
+
+def check_triplane(planes, cfg: CoordTokConfig, what: str = 'planes'):
+    "Raise unless `planes` is (xy (B, C, Rxy, Rxy), yt (B, C, Rt, Rxy), xt (B, C, Rt, Rxy)) of the config's sizes."
+    (a, b), (c, d), _ = cfg.plane_shapes
+    want = f"(xy (B, {cfg.channels}, {a}, {b}), yt (B, {cfg.channels}, {c}, {d}), xt (B, {cfg.channels}, {c}, {d})) float, channel-first"
+    if not isinstance(planes, (tuple, list)) or len(planes) != 3 or not all(torch.is_tensor(p) for p in planes):
+        raise TypeError(f"{what} must be three tensors {want}, got {type(planes).__name__}")
+    shapes = [tuple(p.shape) for p in planes]
+    B = shapes[0][0] if shapes[0] else None
+    if [s for s in shapes] != [(B, cfg.channels, *hw) for hw in cfg.plane_shapes]:
+        raise ValueError(f"{what} must be {want}, got shapes {shapes}")
+    if not all(p.is_floating_point() for p in planes): raise ValueError(f"{what} must be float, got {[p.dtype for p in planes]}")
+
+def frame_indices(frames, T: int) -> torch.Tensor:
+    "(n,) long frame indices, each checked to lie in [0, T)."
+    f = torch.as_tensor(list(frames) if isinstance(frames, range) else frames)
+    if f.ndim == 0: f = f[None]
+    if f.ndim != 1 or f.numel() == 0 or f.is_floating_point() or f.dtype == torch.bool:
+        raise ValueError(f"frames must be a non-empty list of int frame indices in [0, {T}), got {frames!r}")
+    f = f.long().cpu()
+    if (f < 0).any() or (f >= T).any(): raise ValueError(f"frames must lie in [0, {T}) (the clip's frames), got {f.tolist()}")
+    return f
+
+def patch_box(box, cfg: CoordTokConfig) -> tuple[int, int, int, int]:
+    "(top, left, height, width) in pixels, checked to be inside the frame and aligned to the decoder patch; None: the whole frame."
+    if box is None: return 0, 0, cfg.height, cfg.width
+    _, px, py = cfg.dec_patch
+    if len(box) != 4: raise ValueError(f"box must be (top, left, height, width) in pixels, got {box!r}")
+    top, left, h, w = (int(v) for v in box)
+    if h < 1 or w < 1 or top < 0 or left < 0 or top + h > cfg.height or left + w > cfg.width:
+        raise ValueError(f"box (top={top}, left={left}, height={h}, width={w}) is not inside the {cfg.height}x{cfg.width} frame")
+    if top % px or h % px or left % py or w % py:
+        raise ValueError(f"box (top={top}, left={left}, height={h}, width={w}) is not aligned to the decoder's {px}x{py} patches: "
+                         f"top and height must be multiples of {px}, left and width of {py}")
+    return top, left, h, w
 
 # %% ../nbs/06_tokenizer.ipynb #4b9be8f4
 def _init_weights(m: nn.Module):
@@ -74,7 +148,7 @@ class CoordTok(nn.Module):
                n_frames=None, # (B,) or (B, 1) valid frames; None: all
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         "Triplane (xy (B,C,Rxy,Rxy), yt (B,C,Rt,Rxy), xt (B,C,Rt,Rxy))."
-        return self.encoder(video, n_frames)
+        return self.encoder(check_video(video, self.cfg, n_frames=n_frames), n_frames)
 
     def decode(self, planes, coords: torch.Tensor) -> torch.Tensor:
         "Patches (B, N, pt*px*py*3) in (pt, px, py, rgb) order at coords (B, N, 3) = (t, x, y) in [0, 1]."
@@ -119,6 +193,30 @@ class CoordTok(nn.Module):
         "The saved tokenizer in eval mode (weights cast to `dtype`)."
         cfg, _, sd = read_model_dir(resolve_pretrained(path, revision, 'CoordTok'), 'CoordTok', CoordTokConfig)
         return model_from_state_dict(cls, cfg, sd, device, dtype)
+
+    def decode_at(self, planes, # the triplane (xy, yt, xt) of `encode`
+                  frames, # frame indices (any order, repeats allowed), each in [0, T)
+                  box: tuple[int, int, int, int] | None = None, # pixels (top, left, height, width), multiples of the decoder patch; None: whole frames
+                  chunk: int | None = None, # patches per decoder pass, as in `decode_video` (None: one pass)
+                 ) -> torch.Tensor:
+        "Random access: (B, len(frames), h, w, 3) of the listed frames inside `box`, decoding only those patches."
+        cfg = self.cfg
+        check_triplane(planes, cfg)
+        (pt, px, py), (nt, nx, ny) = cfg.dec_patch, cfg.dec_grid
+        f = frame_indices(frames, cfg.frames)
+        top, left, h, w = patch_box(box, cfg)
+        dev, B = planes[0].device, planes[0].shape[0]
+        tp = torch.unique(f // pt)                                                   # sorted temporal patches to decode
+        ix = torch.arange(top // px, (top + h) // px); iy = torch.arange(left // py, (left + w) // py)
+        axis = lambda idx, n: idx.float() / max(n - 1, 1)                            # the coordinates of grid_coords
+        coords = torch.stack(torch.meshgrid(axis(tp, nt), axis(ix, nx), axis(iy, ny), indexing='ij'), -1).reshape(1, -1, 3)
+        coords = coords.to(dev).expand(B, -1, -1)                                    # (B, N, 3), row-major like decode_video
+        if chunk is not None and chunk < 1: raise ValueError(f"chunk must be a positive number of patches, got {chunk}")
+        if chunk is None or chunk >= coords.shape[1]: patches = self.decode(planes, coords)
+        else: patches = torch.cat([self.decode(planes, c) for c in coords.split(chunk, dim=1)], 1)
+        clip = unpatchify(patches, (len(tp), len(ix), len(iy)), cfg.dec_patch)      # (B, len(tp)*pt, h, w, 3)
+        pos = torch.searchsorted(tp, f // pt) * pt + f % pt                          # where each asked frame sits in `clip`
+        return clip[:, pos.to(dev)]
 
 # %% ../nbs/06_tokenizer.ipynb #070e8e05
 PRETRAINED_FORMAT = 'coordtok-pretrained-1'
