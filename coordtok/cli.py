@@ -6,20 +6,24 @@ Docs: https://coordtok.github.io/coordtok/cli.html.md"""
 
 # %% ../nbs/15_cli.ipynb #21b9277f
 from __future__ import annotations
-import json, sys, time
+import hashlib, json, sys, time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
 import torch
+import torch.nn.functional as F
 import tyro
 
 from .config import CoordTokConfig, PRESETS, preset
+from .tokenizer import CoordTok
 from .train import TrainConfig, DataConfig, load_tokenizer, plot_metrics, read_metrics, train as train_tokenizer
 
 # %% auto #0
-__all__ = ['DEMO_MODEL', 'DEMO_TRAIN', 'DEMO_DATA', 'train_command', 'reconstruct_file', 'cmd_reconstruct', 'cmd_demo',
-           'commands', 'main']
+__all__ = ['Fit', 'TOKENS_FORMAT', 'DEMO_MODEL', 'DEMO_TRAIN', 'DEMO_DATA', 'train_command', 'window_starts', 'blend_weights',
+           'fit_box', 'to_model_frames', 'from_model_frames', 'weights_hash', 'tokenize_video', 'decode_windows',
+           'VideoWriter', 'write_reconstruction', 'cmd_reconstruct', 'save_tokens', 'load_tokens', 'cmd_tokenize',
+           'cmd_detokenize', 'cmd_convert_official', 'cmd_demo', 'commands', 'main']
 
 # %% ../nbs/15_cli.ipynb #6ed2f1e1
 def _preset_from_argv(argv: list[str], default: str) -> tuple[str, list[str]]:
@@ -45,33 +49,259 @@ def train_command(preset_name: str):
     return cmd_train
 
 # %% ../nbs/15_cli.ipynb #61bfa84b
-def reconstruct_file(video_path, model, chunk: int | None = None, device='cpu', max_frames: int | None = None):
-    "(original, reconstruction) of a video file, both (T, H, W, 3) in [-1, 1], clip by clip."
-    from coordtok.data import read_video, pad_clip
-    cfg = model.cfg
-    if cfg.height != cfg.width: raise ValueError("reconstruct handles square models")
-    video = read_video(video_path, size=cfg.height, crop=cfg.height, frames=max_frames)    # (T, H, W, 3)
-    outs = []
-    with torch.no_grad():
-        for clip in video.split(cfg.frames):
-            x, n = pad_clip(clip, cfg.frames)
-            rec = model.reconstruct(x[None].to(device), torch.tensor([n], device=device), chunk=chunk)
-            outs.append(rec[0, :n].float().clamp(-1, 1).cpu())
-    return video, torch.cat(outs)
+Fit = Literal['pad', 'stretch']
+TOKENS_FORMAT = 'coordtok-tokens-1'
 
-def cmd_reconstruct(video: tyro.conf.Positional[Path], checkpoint: Path,
-                    output: Annotated[Path, tyro.conf.arg(aliases=['-o'])] = Path('reconstruction.mp4'),
-                    chunk: int | None = None, device: str = 'cpu', max_frames: int | None = None) -> dict:
-    "Reconstruct a video file with a trained tokenizer: writes original | reconstruction | error and prints PSNR/SSIM."
-    from coordtok.data import write_video
+def window_starts(T: int, # frames of the video
+                  clip: int, # L: frames per window (the model's `frames`)
+                  overlap: int = 0, # frames shared by consecutive windows
+                 ) -> list[int]:
+    "First frame of each window: stride L - overlap, until a window reaches the end (the last one may be short)."
+    if not 0 <= overlap < clip: raise ValueError(f"overlap must lie in [0, {clip}) (the model's clip length), got {overlap}")
+    if T < 1: raise ValueError(f"the video has no frames")
+    starts = [0]
+    while starts[-1] + clip < T: starts.append(starts[-1] + clip - overlap)
+    return starts
+
+def blend_weights(n: int, overlap: int, first: bool, last: bool) -> torch.Tensor:
+    "(n,) weights of a window's frames: linear ramps over the overlaps, so that overlapping weights sum to 1."
+    i = torch.arange(n, dtype=torch.float32)
+    w = torch.ones(n)
+    if overlap and not first: w = w * ((i + 1) / (overlap + 1)).clamp(max=1)
+    if overlap and not last: w = w * ((n - i) / (overlap + 1)).clamp(max=1)
+    return w
+
+def fit_box(H: int, W: int, cfg: CoordTokConfig, fit: Fit = 'pad') -> tuple[int, int, int, int]:
+    "(top, left, h, w) of the video's frame inside the model's frame."
+    if fit == 'stretch': return 0, 0, cfg.height, cfg.width
+    if fit != 'pad': raise ValueError(f"fit must be 'pad' or 'stretch', got {fit!r}")
+    s = min(cfg.height / H, cfg.width / W)
+    h, w = min(cfg.height, max(1, round(H * s))), min(cfg.width, max(1, round(W * s)))
+    return (cfg.height - h) // 2, (cfg.width - w) // 2, h, w
+
+def _resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    "(t, H, W, 3) -> (t, h, w, 3), bicubic (anti-aliased when shrinking), clamped to [-1, 1]."
+    if tuple(x.shape[1:3]) == tuple(hw): return x
+    y = F.interpolate(x.permute(0, 3, 1, 2), size=hw, mode='bicubic', antialias=True, align_corners=False)
+    return y.clamp(-1, 1).permute(0, 2, 3, 1)
+
+def to_model_frames(frames: torch.Tensor, # (t, H, W, 3) in [-1, 1], the video's own size
+                    cfg: CoordTokConfig, fit: Fit = 'pad') -> torch.Tensor:
+    "Frames at the model's size: resized to fit inside it (aspect kept) and padded by repeating the edge pixels ('pad'), or resized to it ('stretch')."
+    top, left, h, w = fit_box(frames.shape[1], frames.shape[2], cfg, fit)
+    x = _resize(frames, (h, w)).permute(0, 3, 1, 2)
+    x = F.pad(x, (left, cfg.width - w - left, top, cfg.height - h - top), mode='replicate') if (h, w) != (cfg.height, cfg.width) else x
+    return x.permute(0, 2, 3, 1)
+
+def from_model_frames(frames: torch.Tensor, # (t, cfg.height, cfg.width, 3)
+                      H: int, W: int, cfg: CoordTokConfig, fit: Fit = 'pad') -> torch.Tensor:
+    "The inverse of `to_model_frames`: crop the padding off and resize back to H x W."
+    top, left, h, w = fit_box(H, W, cfg, fit)
+    return _resize(frames[:, top:top + h, left:left + w], (H, W))
+
+def weights_hash(model: torch.nn.Module) -> str:
+    "SHA-256 of the state dict (names, dtypes, shapes and bytes, in name order): which weights a token file needs."
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        v = v.detach().cpu().contiguous()
+        h.update(f"{k}:{v.dtype}:{tuple(v.shape)}".encode()); h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+def _check_input_video(path) -> dict:
+    from coordtok.data import video_info
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"no such video: {p}")
+    return video_info(p)
+
+@torch.no_grad()
+def tokenize_video(path, # any video file FFmpeg can decode, of any length and size
+                   model: CoordTok, overlap: int = 0, fit: Fit = 'pad', device='cpu', max_frames: int | None = None) -> dict:
+    "The triplane of each window of the video, and what decoding needs: {'planes', 'n_frames', 'starts', 'source', 'layout'}."
+    from coordtok.data import read_video, pad_clip
+    cfg, info = model.cfg, _check_input_video(path)
+    T = info['frames'] if max_frames is None else min(info['frames'], max_frames)
+    starts = window_starts(T, cfg.frames, overlap)
+    planes, ns = [], []
+    for s in starts:
+        clip = to_model_frames(read_video(path, frames=min(cfg.frames, T - s), start=s), cfg, fit)
+        x, n = pad_clip(clip, cfg.frames)
+        planes.append([p.float().cpu() for p in model.encode(x[None].to(device), torch.tensor([n], device=device))]); ns.append(n)
+    return dict(planes=tuple(torch.cat([p[i] for p in planes]) for i in range(3)), n_frames=torch.tensor(ns), starts=torch.tensor(starts),
+                source=dict(frames=T, height=info['height'], width=info['width'], fps=info['fps']),
+                layout=dict(clip=cfg.frames, overlap=overlap, fit=fit))
+
+@torch.no_grad()
+def decode_windows(model: CoordTok, tokens: dict, # what `tokenize_video` returns
+                   chunk: int | None = None, device='cpu'):
+    "Yield (first frame, frames (t, H, W, 3) in [-1, 1]) of the video in order, windows blended over their overlaps."
+    cfg, src, lay = model.cfg, tokens['source'], tokens['layout']
+    starts, ns, K = tokens['starts'].tolist(), tokens['n_frames'].tolist(), len(tokens['starts'])
+    acc, wsum, at = torch.zeros(0, cfg.height, cfg.width, 3), torch.zeros(0), 0
+    out = lambda a, w: from_model_frames(a / w[:, None, None, None], src['height'], src['width'], cfg, lay['fit'])
+    for k, (s, n) in enumerate(zip(starts, ns)):
+        if s > at:                                               # frames before this window are final
+            yield at, out(acc[:s - at], wsum[:s - at]); acc, wsum, at = acc[s - at:], wsum[s - at:], s
+        rec = model.decode_video(tuple(p[k:k + 1].to(device) for p in tokens['planes']), chunk)[0, :n].float().clamp(-1, 1).cpu()
+        grow = s + n - at - len(acc)
+        if grow > 0: acc, wsum = torch.cat([acc, torch.zeros(grow, *acc.shape[1:])]), torch.cat([wsum, torch.zeros(grow)])
+        w = blend_weights(n, lay['overlap'], k == 0, k == K - 1)
+        acc[s - at:s - at + n] += rec * w[:, None, None, None]; wsum[s - at:s - at + n] += w
+    if len(acc): yield at, out(acc, wsum)
+
+class VideoWriter:
+    "Frames appended in order to an H.264 file (`write_video`'s settings), opened at the first frames."
+    def __init__(self, path, fps: float, quality: int = 18): self.path, self.fps, self.quality, self.w = Path(path), fps, quality, None
+    def add(self, frames: torch.Tensor):                          # (t, H, W, 3) float in [-1, 1]
+        import imageio_ffmpeg, numpy as np
+        from coordtok.data import to_uint8
+        v = to_uint8(frames).numpy()
+        if self.w is None:
+            H, W = v.shape[1:3]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.w = imageio_ffmpeg.write_frames(str(self.path), (W, H), fps=self.fps, codec='libx264', macro_block_size=1,
+                                                 pix_fmt_out='yuv420p' if H % 2 == 0 and W % 2 == 0 else 'yuv444p',
+                                                 output_params=['-crf', str(self.quality)], ffmpeg_log_level='error')
+            self.w.send(None)
+        for f in v: self.w.send(np.ascontiguousarray(f))
+    def close(self):
+        if self.w is not None: self.w.close()
+
+def _joins(starts: list[int], overlap: int, T: int) -> list[int]:
+    "Transitions t -> t+1 (by t) where one window hands over to the next: the join, and every frame of the blend."
+    return sorted({t for s in starts[1:] for t in range(s - 1, min(s + overlap, T - 1))})
+
+def write_reconstruction(model: CoordTok, tokens: dict, output, # the reconstruction, at the source's size, length and fps
+                         compare=None, # also write original | reconstruction | error here
+                         original=None, # the source video file (for PSNR, SSIM, the seam measure and `compare`)
+                         chunk: int | None = None, device='cpu') -> dict:
+    "Decode the windows and write the video; with `original`, also PSNR, SSIM and the seam D at the window joins (8-bit levels)."
+    from coordtok.data import read_video
     from coordtok.metrics import video_psnr, video_ssim
+    from coordtok.evaluate import frame_changes
     from coordtok.visualize import side_by_side
-    if not video.exists(): raise SystemExit(f"no such video: {video}")
+    src = tokens['source']
+    w, cw = VideoWriter(output, src['fps']), (VideoWriter(compare, src['fps']) if compare is not None else None)
+    psnr = ssim = 0.0; d_rec, d_orig, prev = [], [], None
+    try:
+        for at, rec in decode_windows(model, tokens, chunk, device):
+            w.add(rec)
+            if original is None: continue
+            orig = read_video(original, frames=len(rec), start=at)
+            psnr += float(video_psnr(rec[None], orig[None])[0]) * len(rec); ssim += float(video_ssim(rec[None], orig[None])[0]) * len(rec)
+            r2, o2 = (rec, orig) if prev is None else (torch.cat([prev[0], rec]), torch.cat([prev[1], orig]))
+            d_rec += frame_changes(r2[None])[0].tolist(); d_orig += frame_changes(o2[None])[0].tolist()
+            prev = (rec[-1:], orig[-1:])
+            if cw is not None: cw.add(side_by_side(orig, rec))
+    finally:
+        w.close()
+        if cw is not None: cw.close()
+    res = dict(frames=src['frames'], height=src['height'], width=src['width'], fps=src['fps'], windows=len(tokens['starts']),
+               overlap=tokens['layout']['overlap'], fit=tokens['layout']['fit'], output=str(output))
+    if original is not None:
+        j = _joins(tokens['starts'].tolist(), tokens['layout']['overlap'], src['frames'])
+        inner = [t for t in range(len(d_rec)) if t not in set(j)]
+        mean = lambda xs: sum(xs) / len(xs) if xs else None
+        res.update(psnr=psnr / src['frames'], ssim=ssim / src['frames'],
+                   seam=mean([d_rec[t] - d_orig[t] for t in j]),                       # 10_evaluate's D at the joins, against the original
+                   seam_vs_within=mean([d_rec[t] for t in j]) - mean([d_rec[t] for t in inner]) if j and inner else None)  # against itself
+    if compare is not None: res['compare'] = str(compare)
+    return res
+
+def _check_cli(overlap: int, model: CoordTok):
+    if not 0 <= overlap < model.cfg.frames:
+        raise ValueError(f"--overlap must lie in [0, {model.cfg.frames}) (frames shared by windows of the model's {model.cfg.frames}), got {overlap}")
+
+def cmd_reconstruct(video: tyro.conf.Positional[Path], # any video file, of any length, size and frame rate
+                    checkpoint: Path, # a training checkpoint (.pt) or a saved-model folder
+                    output: Annotated[Path, tyro.conf.arg(aliases=['-o'])] = Path('reconstruction.mp4'),
+                    compare: Path | None = None, # also write original | reconstruction | error to this file
+                    overlap: int = 0, # frames shared by consecutive windows, blended linearly (0: windows side by side)
+                    fit: Fit = 'pad', # 'pad': resize to fit the model's frame, pad the rest (aspect kept); 'stretch': resize to it
+                    chunk: int | None = None, device: str = 'cpu', max_frames: int | None = None) -> dict:
+    "Reconstruct a video file: writes the reconstruction at the input's frame count, size and frame rate; prints PSNR, SSIM and the seam."
+    if not video.is_file(): raise SystemExit(f"no such video: {video}")
     model = load_tokenizer(checkpoint, device)
-    orig, rec = reconstruct_file(video, model, chunk, device, max_frames)
-    write_video(output, side_by_side(orig, rec))
-    res = dict(video=str(video), frames=len(orig), psnr=float(video_psnr(rec[None], orig[None])[0]),
-               ssim=float(video_ssim(rec[None], orig[None])[0]), output=str(output))
+    _check_cli(overlap, model)
+    tokens = tokenize_video(video, model, overlap, fit, device, max_frames)
+    res = dict(video=str(video), **write_reconstruction(model, tokens, output, compare, video, chunk, device))
+    print(json.dumps(res))
+    return res
+
+
+# %% ../nbs/15_cli.ipynb #68fc0ad3
+def save_tokens(tokens: dict, path, model: CoordTok) -> Path:
+    "Write a token file: each window's triplane (safetensors), the source, the window layout, the model config and its weights' hash."
+    from safetensors.torch import save_file
+    xy, yt, xt = tokens['planes']
+    meta = dict(format=TOKENS_FORMAT, source=json.dumps(tokens['source']), layout=json.dumps(tokens['layout']),
+                model=json.dumps(model.cfg.to_dict()), weights_sha256=weights_hash(model))
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(dict(xy=xy.contiguous(), yt=yt.contiguous(), xt=xt.contiguous(), n_frames=tokens['n_frames'], starts=tokens['starts']),
+              str(path), metadata=meta)
+    return path
+
+def load_tokens(path, model: CoordTok | None = None, # refuse the file unless it was written with these weights
+               ) -> dict:
+    "A token file as `tokenize_video` returns it (plus 'model' and 'weights_sha256'); checked against `model`."
+    from safetensors import safe_open
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no such token file: {path}")
+    try:
+        with safe_open(str(path), 'pt') as f: meta, t = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e: raise ValueError(f"{path} is not a token file (`coordtok tokenize` writes them): {e}") from None
+    if meta.get('format') != TOKENS_FORMAT: raise ValueError(f"{path} is not a coordtok token file (format {meta.get('format')!r})")
+    tokens = dict(planes=(t['xy'], t['yt'], t['xt']), n_frames=t['n_frames'], starts=t['starts'], source=json.loads(meta['source']),
+                  layout=json.loads(meta['layout']), model=json.loads(meta['model']), weights_sha256=meta['weights_sha256'])
+    if model is not None and weights_hash(model) != tokens['weights_sha256']:
+        raise ValueError(f"{path} was written by a model with other weights (sha256 {tokens['weights_sha256'][:12]}..., this one has "
+                         f"{weights_hash(model)[:12]}...): decode it with the checkpoint it was tokenized with")
+    return tokens
+
+def cmd_tokenize(video: tyro.conf.Positional[Path], # any video file, of any length, size and frame rate
+                 checkpoint: Path, # a training checkpoint (.pt) or a saved-model folder
+                 output: Annotated[Path, tyro.conf.arg(aliases=['-o'])] = Path('tokens.safetensors'),
+                 overlap: int = 0, fit: Fit = 'pad', device: str = 'cpu', max_frames: int | None = None) -> dict:
+    "Encode a video file to a token file: each window's triplane, with what decoding needs (source size, fps, layout, model hash)."
+    if not video.is_file(): raise SystemExit(f"no such video: {video}")
+    model = load_tokenizer(checkpoint, device)
+    _check_cli(overlap, model)
+    tokens = tokenize_video(video, model, overlap, fit, device, max_frames)
+    save_tokens(tokens, output, model)
+    res = dict(video=str(video), tokens=str(output), windows=len(tokens['starts']), values=sum(p.numel() for p in tokens['planes']),
+               **tokens['source'])
+    print(json.dumps(res))
+    return res
+
+def cmd_detokenize(tokens: tyro.conf.Positional[Path], # a token file written by `coordtok tokenize`
+                   checkpoint: Path, # the model it was written with (a training checkpoint or a saved-model folder)
+                   output: Annotated[Path, tyro.conf.arg(aliases=['-o'])] = Path('reconstruction.mp4'),
+                   chunk: int | None = None, device: str = 'cpu') -> dict:
+    "Decode a token file to a video at the source's frame count, size and frame rate (refuses a model with other weights)."
+    model = load_tokenizer(checkpoint, device)
+    t = load_tokens(tokens, model)
+    res = dict(tokens=str(tokens), **write_reconstruction(model, t, output, chunk=chunk, device=device))
+    print(json.dumps(res))
+    return res
+
+
+# %% ../nbs/15_cli.ipynb #d8a983e9
+def cmd_convert_official(checkpoint: tyro.conf.Positional[Path], # the authors' file (.pth / .pt)
+                         out_dir: tyro.conf.Positional[Path], # the saved-model folder to write
+                         kind: Literal['auto', 'tokenizer', 'sit'] = 'auto', # 'auto': from the file's keys
+                         stats: Path | None = None, # SiT: a latents folder (`coordtok encode`) whose statistics go into its config
+                         padding: Literal['official', 'block'] = 'official', # tokenizer: 'official' reproduces their masking of short videos
+                         bf16: bool = False, # store the weights in bfloat16 (half the size; loaded back as float32)
+                        ) -> dict:
+    "Write an authors' released checkpoint as a saved model that `from_pretrained` and every `--checkpoint` load."
+    from coordtok.convert import convert_official_checkpoint
+    from coordtok.generate import read_latent_stats
+    if not checkpoint.is_file(): raise FileNotFoundError(f"no such checkpoint: {checkpoint}")
+    st = read_latent_stats(stats) if stats is not None else None
+    out = convert_official_checkpoint(checkpoint, out_dir, kind, stats=st, padding=padding, dtype=torch.bfloat16 if bf16 else None)
+    cfg = json.loads((out / 'config.json').read_text())
+    res = dict(checkpoint=str(checkpoint), out_dir=str(out), kind=cfg['_class_name'], files=sorted(p.name for p in out.iterdir()))
+    if cfg['_class_name'] == 'SiT' and 'latent_stats' not in cfg:
+        print(f"note: {out} has no latent statistics; sampling needs them: measure them with `coordtok encode` and pass --stats", file=sys.stderr)
     print(json.dumps(res))
     return res
 
@@ -136,7 +366,8 @@ def commands(preset_name: str = DEMO_MODEL) -> dict:
     from coordtok.generate import cmd_encode, cmd_train_sit, cmd_sample
     from coordtok.bench import cmd_bench
     cmds = {'train': train_command(preset_name), 'reconstruct': cmd_reconstruct, 'demo': cmd_demo, 'eval': cmd_eval,
-            'bench': cmd_bench, 'encode': cmd_encode, 'train-sit': cmd_train_sit, 'sample': cmd_sample}
+            'bench': cmd_bench, 'encode': cmd_encode, 'train-sit': cmd_train_sit, 'sample': cmd_sample,
+            'convert-official': cmd_convert_official, 'tokenize': cmd_tokenize, 'detokenize': cmd_detokenize}
     return {k: with_arg_help(f) for k, f in cmds.items()}
 
 def main(argv: list[str] | None = None):

@@ -14,7 +14,8 @@ from .tokenizer import CoordTok
 from .sit import SiT, sit_from_state_dict
 
 # %% auto #0
-__all__ = ['config_from_official', 'convert_official_state_dict', 'coordtok_from_official', 'reference_dir', 'sit_from_official']
+__all__ = ['OFFICIAL_UCF101', 'config_from_official', 'convert_official_state_dict', 'coordtok_from_official', 'reference_dir',
+           'sit_from_official', 'load_official_checkpoint', 'official_kind', 'convert_official_checkpoint']
 
 # %% ../nbs/07_convert.ipynb #d13c6756
 _ARG_MAP = dict(enc_embed_dim='enc_dim', enc_num_heads='enc_heads', enc_patch_num_layers='enc_layers',
@@ -128,3 +129,52 @@ def sit_from_official(state_dict: dict, # the authors' SiT parameter names
                      ) -> SiT:
     "Our `SiT` in eval mode with the authors' weights; a missing or unexpected key raises an error naming it."
     return sit_from_state_dict(state_dict, kwargs)
+
+# %% ../nbs/07_convert.ipynb #692afe69
+OFFICIAL_UCF101 = {
+    'tokenizer': dict(video_shape=(128, 128, 128), enc_embed_dim=1024, enc_num_layers=24, enc_num_heads=16,
+                      enc_patch_size_xy=16, enc_patch_size_t=8, enc_patch_type='transformer', enc_patch_num_layers=8,
+                      latent_resolution_xy=16, latent_resolution_t=32, latent_n_features=8, latent_patch_size_xy=8,
+                      latent_patch_size_t=16, dec_embed_dim=1024, dec_num_layers=24, dec_num_heads=16,
+                      dec_patch_size_xy=8, dec_patch_size_t=1),
+    'sit': dict(input_size=(32, 16), patch_size=2, in_channels=8, hidden_size=1024, depth=24, num_heads=16, mlp_ratio=4.0,
+                class_dropout_prob=0.0, num_classes=1, learn_sigma=True),
+}
+
+def load_official_checkpoint(path) -> dict:
+    "An authors' checkpoint file, read with `weights_only=True` (their SiT files' `argparse.Namespace` allowed by name)."
+    import argparse
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+    if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint dict")
+    return ck
+
+def official_kind(ck: dict) -> str:
+    "'tokenizer' or 'sit', from the keys of an authors' checkpoint (or its bare state dict)."
+    sd = ck.get('ema', ck.get('model', ck))
+    keys = set(sd) if isinstance(sd, dict) else set()
+    if any(k.startswith('x_embedder_') for k in keys): return 'sit'
+    if any(k.startswith(('encoder.', 'decoder.', 'weight_tokens_')) for k in keys): return 'tokenizer'
+    raise ValueError(f"not an authors' CoordTok or SiT checkpoint (top-level keys: {sorted(ck)[:8]})")
+
+def convert_official_checkpoint(path, # the authors' `.pth` / `.pt` file
+                                out_dir, # the saved-model folder to write
+                                kind: str = 'auto', # 'tokenizer', 'sit' or 'auto' (from the keys)
+                                kwargs: dict | None = None, # constructor arguments; None: their UCF-101 ones (`OFFICIAL_UCF101`)
+                                stats=None, # SiT only: the latent statistics it was trained with (LatentStats or dict)
+                                padding: str = 'official', # tokenizer only: 'official' reproduces their masking of short videos
+                                dtype: torch.dtype | None = None, # stored dtype (None: float32 as loaded)
+                               ) -> Path:
+    "Write an authors' checkpoint as a saved model (`CoordTok.from_pretrained` / `SiT.from_pretrained` load it)."
+    ck = load_official_checkpoint(path)
+    kind = official_kind(ck) if kind == 'auto' else kind
+    if kind not in OFFICIAL_UCF101: raise ValueError(f"kind must be 'tokenizer', 'sit' or 'auto', got {kind!r}")
+    args = dict(OFFICIAL_UCF101[kind] if kwargs is None else kwargs)
+    if kind == 'tokenizer':
+        sd = ck.get('model', ck)
+        if any(k.startswith('decoder.lpips_loss.') for k in sd): args.setdefault('lpips_loss_scale', 1.0)   # stage 2: drop LPIPS
+        return coordtok_from_official(sd, args, padding).save_pretrained(out_dir, dtype=dtype)
+    sd = ck['ema'] if 'ema' in ck else ck.get('model', ck)
+    return sit_from_official(sd, args).save_pretrained(out_dir, stats, dtype=dtype)

@@ -32,7 +32,7 @@ __all__ = ['PLANES', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_mome
            'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path', 'frozen', 'encode_batch', 'encode_latents',
            'shard_stats', 'load_latents', 'measure_stats', 'update_ema', 'make_ema', 'SiTTrainConfig', 'check_planes',
            'step_noise', 'train_sit', 'sit_from_checkpoint', 'load_sit', 'video_noise', 'generate', 'cmd_encode',
-           'cmd_train_sit', 'video_grid', 'cmd_sample']
+           'cmd_train_sit', 'video_grid', 'cmd_sample', 'read_latent_stats']
 
 # %% ../nbs/14_generate.ipynb #beea927f
 PLANES = ('xy', 'yt', 'xt')
@@ -458,7 +458,11 @@ def sit_from_checkpoint(ck: dict, # a SiT training checkpoint, as `load_checkpoi
 def load_sit(path, device='cpu',
              weights: Literal['ema', 'model'] = 'ema', # the EMA is what sampling uses
             ) -> tuple[SiT, LatentStats]:
-    "The SiT of a training checkpoint file (its EMA weights by default) in eval mode, and the stats it was trained with."
+    "The SiT of a training checkpoint file (its EMA weights by default) or of a saved-model folder, in eval mode, and the stats it was trained with."
+    if Path(path).is_dir():
+        sit = SiT.from_pretrained(path, device)
+        if sit.latent_stats is None: raise ValueError(f"{path} holds a SiT without latent statistics: save it with sit.save_pretrained(dir, stats)")
+        return frozen(sit), LatentStats.from_dict(sit.latent_stats)
     return sit_from_checkpoint(load_checkpoint(path), device, weights)
 
 # %% ../nbs/14_generate.ipynb #0968fd67
@@ -570,7 +574,8 @@ def video_grid(videos: torch.Tensor, # (n, T, H, W, 3)
         out[:, r * (H + sep):r * (H + sep) + H, c * (W + sep):c * (W + sep) + W] = v
     return out
 
-def cmd_sample(sit_checkpoint: Path, tokenizer_checkpoint: Path, n: int = 4, out: Path = Path('samples'), steps: int = 250,
+def cmd_sample(sit_checkpoint: Path, # a SiT training checkpoint, or a saved-model folder (`SiT.save_pretrained`)
+               tokenizer_checkpoint: Path, n: int = 4, out: Path = Path('samples'), steps: int = 250,
                seed: int = 0, device: str = 'auto', chunk: int | None = None, sampler: Sampler = 'sde',
                batch_size: int | None = None, precision: Literal['auto', 'fp32', 'bf16', 'fp16'] = 'auto', fps: float = 25.0,
                progress: bool = True) -> dict:
@@ -579,9 +584,11 @@ def cmd_sample(sit_checkpoint: Path, tokenizer_checkpoint: Path, n: int = 4, out
     from coordtok.data import write_video
     from coordtok.visualize import frame_strip
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else 'cpu' if device == 'auto' else device)
-    ck = load_checkpoint(sit_checkpoint)
-    sit, stats = sit_from_checkpoint(ck, dev)
-    trained_with = ck.get('tokenizer'); del ck
+    if Path(sit_checkpoint).is_dir(): (sit, stats), trained_with = load_sit(sit_checkpoint, dev), None   # a saved model
+    else:
+        ck = load_checkpoint(sit_checkpoint)
+        sit, stats = sit_from_checkpoint(ck, dev)
+        trained_with = ck.get('tokenizer'); del ck
     tok = frozen(load_tokenizer(tokenizer_checkpoint, dev))
     if trained_with is not None and config_from_dict(CoordTokConfig, trained_with) != tok.cfg:
         warnings.warn(f"{tokenizer_checkpoint} is not the tokenizer config {sit_checkpoint} was trained with")
@@ -598,3 +605,12 @@ def cmd_sample(sit_checkpoint: Path, tokenizer_checkpoint: Path, n: int = 4, out
     print(f"{n} videos of {tuple(videos.shape[1:4])} in {out}: {rep['seconds_per_video']:.2f} s per video "
           f"({steps} steps, {rep['model_calls']} model calls), peak memory {rep['peak_memory_gb']:.2f} GB ({rep['peak_memory']})")
     return rep
+
+# %% ../nbs/14_generate.ipynb #a53ca8fb
+def read_latent_stats(path, # a latents folder (`encode_latents`), its stats file, or a SiT training checkpoint
+                     ) -> LatentStats:
+    "The per-plane latent mean and std stored at `path`."
+    p = Path(path)
+    if p.is_dir(): p = p / 'stats.pt'
+    if not p.exists(): raise FileNotFoundError(f"no latent statistics at {p}: pass a folder written by `coordtok encode` or its stats file")
+    return LatentStats.from_dict(load_checkpoint(p)['stats'])

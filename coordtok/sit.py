@@ -12,10 +12,12 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 from .layers import Attention, MLP, PatchEmbed2D
+from .tokenizer import save_model_dir, read_model_dir, resolve_pretrained, model_from_state_dict
 
 # %% auto #0
 __all__ = ['SIT_PRESETS', 'SiTConfig', 'sit_preset', 'timestep_embedding', 'TimestepEmbedder', 'LabelEmbedder', 'sincos_1d',
-           'sincos_2d', 'modulate', 'SiTBlock', 'FinalLayer', 'unpatchify', 'SiT', 'sit_from_state_dict']
+           'sincos_2d', 'modulate', 'SiTBlock', 'FinalLayer', 'unpatchify', 'SiT', 'sit_from_state_dict',
+           'latent_stats_dict']
 
 # %% ../nbs/11_sit.ipynb #9e129375
 _OFFICIAL_DEFAULTS = dict(input_size=(32, 16), patch_size=2, in_channels=8, hidden_size=1152, depth=28, num_heads=16,
@@ -277,6 +279,24 @@ class SiT(nn.Module):
         if cfg.learn_sigma: out = tuple(o[:, :cfg.channels] for o in out)           # keep the mean, drop the variance head
         return out
 
+    def save_pretrained(self, save_directory, # a folder; created if missing
+                        stats=None, # the latent statistics it was trained with: a `LatentStats` or its `to_dict()`; None: `self.latent_stats`
+                        dtype: torch.dtype | None = None, # e.g. torch.bfloat16; None: as the weights are
+                       ):
+        "Write `config.json` (the config, the per-plane latent mean and std, a format tag) and `model.safetensors`."
+        stats = latent_stats_dict(stats if stats is not None else getattr(self, 'latent_stats', None), self.cfg.channels)
+        extra = {} if stats is None else {'latent_stats': {'mean': stats['mean'].tolist(), 'std': stats['std'].tolist(), 'n_clips': stats['n_clips']}}
+        return save_model_dir(self, save_directory, {**self.cfg.to_dict(), **extra}, 'SiT', dtype)
+
+    @classmethod
+    def from_pretrained(cls, path, # a folder `save_pretrained` wrote, or a Hugging Face Hub id
+                        device='cpu', dtype: torch.dtype | None = torch.float32, revision: str | None = None) -> 'SiT':
+        "The saved SiT in eval mode; its latent statistics (or None) are `model.latent_stats`, what sampling needs."
+        cfg, extra, sd = read_model_dir(resolve_pretrained(path, revision, 'SiT'), 'SiT', SiTConfig, extras=('latent_stats',))
+        model = model_from_state_dict(cls, cfg, sd, device, dtype)
+        model.latent_stats = latent_stats_dict(extra.get('latent_stats'), cfg.channels)
+        return model
+
 # %% ../nbs/11_sit.ipynb #8064a0ea
 def _check_keys(missing, unexpected, what: str):
     if missing or unexpected:
@@ -301,3 +321,15 @@ def sit_from_state_dict(state_dict: dict,             # the authors' parameter n
     model = model.to_empty(device=device)
     model.load_state_dict(state_dict, strict=True)                              # copies (and casts) into our tensors
     return model.eval()
+
+# %% ../nbs/11_sit.ipynb #1d4a8770
+def latent_stats_dict(stats, # None, a `LatentStats`-like object (mean, std, n_clips) or a dict of them
+                      channels: int) -> dict | None:
+    "{'mean': (3, C) float64, 'std': (3, C) float64, 'n_clips': int}, checked; None stays None."
+    if stats is None: return None
+    d = stats if isinstance(stats, dict) else dict(mean=stats.mean, std=stats.std, n_clips=stats.n_clips)
+    mean, std = (torch.as_tensor(d[k], dtype=torch.float64).clone() for k in ('mean', 'std'))
+    for k, v in (('mean', mean), ('std', std)):
+        if tuple(v.shape) != (3, channels): raise ValueError(f"latent {k} must be (3, {channels}): one row per plane (xy, yt, xt), got {tuple(v.shape)}")
+    if not (std > 0).all(): raise ValueError("latent std must be positive")
+    return dict(mean=mean, std=std, n_clips=int(d.get('n_clips', 0)))

@@ -6,7 +6,9 @@ Docs: https://coordtok.github.io/coordtok/tokenizer.html.md"""
 
 # %% ../nbs/06_tokenizer.ipynb #40019cc9
 from __future__ import annotations
-import math
+import hashlib, json, math, os, re
+from dataclasses import fields
+from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -17,7 +19,9 @@ from .triplane import sample_triplane
 from .patches import grid_coords, coords_to_index, unpatchify, _n_frames
 
 # %% auto #0
-__all__ = ['CoordDecoder', 'CoordTok']
+__all__ = ['VIDEO_CONTRACT', 'PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'check_video', 'check_triplane',
+           'frame_indices', 'patch_box', 'CoordTok', 'save_model_dir', 'resolve_pretrained', 'read_model_dir',
+           'model_from_state_dict']
 
 # %% ../nbs/06_tokenizer.ipynb #445d8f24
 class CoordDecoder(nn.Module):
@@ -45,6 +49,79 @@ class CoordDecoder(nn.Module):
         x = self.embed(h) + self.positions(idx)                                   # (B, N, D)
         for blk in self.blocks: x = blk(x)                                        # (B, N, D)
         return self.head(self.norm(x))                                            # (B, N, P)
+
+# %% ../nbs/06_tokenizer.ipynb #8698fb12
+VIDEO_CONTRACT = '(B, T, H, W, 3) float in [-1, 1]'
+
+def check_video(video, cfg: CoordTokConfig | None = None, # None: any T, H, W
+                what: str = 'video', tol: float = 1e-3,
+                n_frames=None, # (B,) valid frames: the values of padding frames are not checked (they are masked out)
+               ) -> torch.Tensor:
+    "`video` as (B, T, H, W, 3) float in [-1, 1] (a channel-first (B, 3, T, H, W) one is moved), or ValueError/TypeError stating the contract."
+    want = VIDEO_CONTRACT if cfg is None else f"(B, {cfg.frames}, {cfg.height}, {cfg.width}, 3) float in [-1, 1]"
+    if not torch.is_tensor(video):
+        raise TypeError(f"{what} must be a torch.Tensor {want}, got {type(video).__name__}" +
+                        (" (use torch.from_numpy, then coordtok.data.to_float for uint8)" if hasattr(video, 'shape') else ''))
+    s = tuple(video.shape)
+    if video.ndim == 4 and s[-1] == 3: raise ValueError(f"{what} has shape {s}, one video without the batch axis: pass video[None] ({want})")
+    if video.ndim != 5: raise ValueError(f"{what} must be {want}, got shape {s}")
+    if s[-1] != 3:
+        if s[1] != 3: raise ValueError(f"{what} must be {want} (RGB last), got shape {s}")
+        video = video.permute(0, 2, 3, 4, 1)                                     # channel-first (B, 3, T, H, W): unambiguous here
+    if video.dtype == torch.uint8:
+        raise ValueError(f"{what} is uint8; the model takes {want}: convert with coordtok.data.to_float(video) (x / 127.5 - 1)")
+    if not video.is_floating_point(): raise ValueError(f"{what} has dtype {video.dtype}; the model takes {want}")
+    if cfg is not None and tuple(video.shape[1:4]) != cfg.video_shape:
+        T, H, W = video.shape[1:4]
+        hint = (f"pad shorter clips to {cfg.frames} frames (coordtok.data.pad_clip) and pass n_frames" if T < cfg.frames and (H, W) == (cfg.height, cfg.width)
+                else "resize and cut the video into clips first: `coordtok reconstruct` / coordtok.cli.reconstruct_video do that for any size and length")
+        raise ValueError(f"{what} has T, H, W = {T}, {H}, {W}; the model takes {want}: {hint}")
+    if video.numel():
+        v = video.detach()
+        if n_frames is not None:
+            n = torch.as_tensor(n_frames, device=v.device).reshape(-1)
+            if n.numel() in (1, v.shape[0]):                                      # else the encoder names the mismatch
+                v = v[(torch.arange(v.shape[1], device=v.device) < n.reshape(-1, 1)).expand(v.shape[0], -1)]
+        lo, hi = torch.aminmax(v) if v.numel() else (torch.zeros(()), torch.zeros(()))
+        if not (lo >= -1 - tol and hi <= 1 + tol):
+            raise ValueError(f"{what} has values in [{float(lo):.3g}, {float(hi):.3g}]; the model takes {want}: map [0, 1] images with "
+                             f"x * 2 - 1 and [0, 255] ones with x / 127.5 - 1" + (' (it holds NaN)' if torch.isnan(lo) or torch.isnan(hi) else ''))
+    return video
+
+def check_triplane(planes, cfg: CoordTokConfig, what: str = 'planes'):
+    "Raise unless `planes` is (xy (B, C, Rxy, Rxy), yt (B, C, Rt, Rxy), xt (B, C, Rt, Rxy)) of the config's sizes."
+    (a, b), (c, d), _ = cfg.plane_shapes
+    want = f"(xy (B, {cfg.channels}, {a}, {b}), yt (B, {cfg.channels}, {c}, {d}), xt (B, {cfg.channels}, {c}, {d})) float, channel-first"
+    if not isinstance(planes, (tuple, list)) or len(planes) != 3 or not all(torch.is_tensor(p) for p in planes):
+        raise TypeError(f"{what} must be three tensors {want}, got {type(planes).__name__}")
+    shapes = [tuple(p.shape) for p in planes]
+    B = shapes[0][0] if shapes[0] else None
+    if [s for s in shapes] != [(B, cfg.channels, *hw) for hw in cfg.plane_shapes]:
+        raise ValueError(f"{what} must be {want}, got shapes {shapes}")
+    if not all(p.is_floating_point() for p in planes): raise ValueError(f"{what} must be float, got {[p.dtype for p in planes]}")
+
+def frame_indices(frames, T: int) -> torch.Tensor:
+    "(n,) long frame indices, each checked to lie in [0, T)."
+    f = torch.as_tensor(list(frames) if isinstance(frames, range) else frames)
+    if f.ndim == 0: f = f[None]
+    if f.ndim != 1 or f.numel() == 0 or f.is_floating_point() or f.dtype == torch.bool:
+        raise ValueError(f"frames must be a non-empty list of int frame indices in [0, {T}), got {frames!r}")
+    f = f.long().cpu()
+    if (f < 0).any() or (f >= T).any(): raise ValueError(f"frames must lie in [0, {T}) (the clip's frames), got {f.tolist()}")
+    return f
+
+def patch_box(box, cfg: CoordTokConfig) -> tuple[int, int, int, int]:
+    "(top, left, height, width) in pixels, checked to be inside the frame and aligned to the decoder patch; None: the whole frame."
+    if box is None: return 0, 0, cfg.height, cfg.width
+    _, px, py = cfg.dec_patch
+    if len(box) != 4: raise ValueError(f"box must be (top, left, height, width) in pixels, got {box!r}")
+    top, left, h, w = (int(v) for v in box)
+    if h < 1 or w < 1 or top < 0 or left < 0 or top + h > cfg.height or left + w > cfg.width:
+        raise ValueError(f"box (top={top}, left={left}, height={h}, width={w}) is not inside the {cfg.height}x{cfg.width} frame")
+    if top % px or h % px or left % py or w % py:
+        raise ValueError(f"box (top={top}, left={left}, height={h}, width={w}) is not aligned to the decoder's {px}x{py} patches: "
+                         f"top and height must be multiples of {px}, left and width of {py}")
+    return top, left, h, w
 
 # %% ../nbs/06_tokenizer.ipynb #4b9be8f4
 def _init_weights(m: nn.Module):
@@ -95,7 +172,7 @@ class CoordTok(nn.Module):
                n_frames=None, # (B,) or (B, 1) valid frames; None: all
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         "Triplane (xy (B,C,Rxy,Rxy), yt (B,C,Rt,Rxy), xt (B,C,Rt,Rxy))."
-        return self.encoder(video, n_frames)
+        return self.encoder(check_video(video, self.cfg, n_frames=n_frames), n_frames)
 
     def decode(self, planes, coords: torch.Tensor) -> torch.Tensor:
         "Patches (B, N, pt*px*py*3) in (pt, px, py, rgb) order at coords (B, N, 3) = (t, x, y) in [0, 1]."
@@ -125,3 +202,129 @@ class CoordTok(nn.Module):
     def loss(self, video: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor, n_frames=None) -> torch.Tensor:
         "Stage-1 l2 as the authors define it: per-video mean squared error over patches and pixels, summed over the batch."
         return (self(video, coords, n_frames).float() - targets.float()).pow(2).mean(dim=(1, 2)).sum()
+
+    def save_pretrained(self, save_directory, # a folder; created if missing
+                        dtype: torch.dtype | None = None, # e.g. torch.bfloat16 for a small shipped model; None: as the weights are
+                       ) -> Path:
+        "Write `config.json` (the config and a format tag) and `model.safetensors` to `save_directory`."
+        return save_model_dir(self, save_directory, self.cfg.to_dict(), 'CoordTok', dtype)
+
+    @classmethod
+    def from_pretrained(cls, path, # a folder `save_pretrained` wrote, or a Hugging Face Hub id (`owner/name`)
+                        device='cpu', dtype: torch.dtype | None = torch.float32, # None: the stored dtype
+                        revision: str | None = None, # the hub revision (branch, tag or commit)
+                       ) -> 'CoordTok':
+        "The saved tokenizer in eval mode (weights cast to `dtype`)."
+        cfg, _, sd = read_model_dir(resolve_pretrained(path, revision, 'CoordTok'), 'CoordTok', CoordTokConfig)
+        return model_from_state_dict(cls, cfg, sd, device, dtype)
+
+    def decode_at(self, planes, # the triplane (xy, yt, xt) of `encode`
+                  frames, # frame indices (any order, repeats allowed), each in [0, T)
+                  box: tuple[int, int, int, int] | None = None, # pixels (top, left, height, width), multiples of the decoder patch; None: whole frames
+                  chunk: int | None = None, # patches per decoder pass, as in `decode_video` (None: one pass)
+                 ) -> torch.Tensor:
+        "Random access: (B, len(frames), h, w, 3) of the listed frames inside `box`, decoding only those patches."
+        cfg = self.cfg
+        check_triplane(planes, cfg)
+        (pt, px, py), (nt, nx, ny) = cfg.dec_patch, cfg.dec_grid
+        f = frame_indices(frames, cfg.frames)
+        top, left, h, w = patch_box(box, cfg)
+        dev, B = planes[0].device, planes[0].shape[0]
+        tp = torch.unique(f // pt)                                                   # sorted temporal patches to decode
+        ix = torch.arange(top // px, (top + h) // px); iy = torch.arange(left // py, (left + w) // py)
+        axis = lambda idx, n: idx.float() / max(n - 1, 1)                            # the coordinates of grid_coords
+        coords = torch.stack(torch.meshgrid(axis(tp, nt), axis(ix, nx), axis(iy, ny), indexing='ij'), -1).reshape(1, -1, 3)
+        coords = coords.to(dev).expand(B, -1, -1)                                    # (B, N, 3), row-major like decode_video
+        if chunk is not None and chunk < 1: raise ValueError(f"chunk must be a positive number of patches, got {chunk}")
+        if chunk is None or chunk >= coords.shape[1]: patches = self.decode(planes, coords)
+        else: patches = torch.cat([self.decode(planes, c) for c in coords.split(chunk, dim=1)], 1)
+        clip = unpatchify(patches, (len(tp), len(ix), len(iy)), cfg.dec_patch)      # (B, len(tp)*pt, h, w, 3)
+        pos = torch.searchsorted(tp, f // pt) * pt + f % pt                          # where each asked frame sits in `clip`
+        return clip[:, pos.to(dev)]
+
+# %% ../nbs/06_tokenizer.ipynb #070e8e05
+PRETRAINED_FORMAT = 'coordtok-pretrained-1'
+CONFIG_NAME, WEIGHTS_NAME = 'config.json', 'model.safetensors'
+_META_KEYS = ('_format', '_class_name', 'torch_dtype')
+
+def _atomic_write(path: Path, write):
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try: write(tmp); os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+def save_model_dir(model: nn.Module, directory, # the folder to write
+                   config: dict, # JSON-able: the config fields (and extras such as latent statistics)
+                   class_name: str, dtype: torch.dtype | None = None) -> Path:
+    "Write `config.json` and `model.safetensors` (the state dict, floating tensors cast to `dtype`) atomically."
+    from safetensors.torch import save_file
+    if dtype is not None and not dtype.is_floating_point: raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+    d = Path(directory); d.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.detach().to(dtype) if dtype is not None and v.is_floating_point() else v.detach()).cpu().contiguous().clone()
+          for k, v in model.state_dict().items()}
+    stored = str(dtype or next(iter(sd.values())).dtype).removeprefix('torch.')
+    cfg = {'_format': PRETRAINED_FORMAT, '_class_name': class_name, 'torch_dtype': stored, **config}
+    _atomic_write(d / WEIGHTS_NAME, lambda p: save_file(sd, str(p), metadata={'format': PRETRAINED_FORMAT, 'class_name': class_name}))
+    _atomic_write(d / CONFIG_NAME, lambda p: p.write_text(json.dumps(cfg, indent=1) + '\n'))
+    return d
+
+def _hub_offline() -> bool:
+    import huggingface_hub.constants as c
+    return bool(c.HF_HUB_OFFLINE) or os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
+
+def resolve_pretrained(path, # a saved-model folder, or a hub id `owner/name`
+                       revision: str | None = None, what: str = 'CoordTok') -> Path:
+    "The local folder of a saved model: `path` itself, or the hub snapshot of id `path` (downloaded, or from the cache)."
+    p = Path(path).expanduser()
+    if p.is_dir():
+        missing = [f for f in (CONFIG_NAME, WEIGHTS_NAME) if not (p / f).is_file()]
+        if missing: raise FileNotFoundError(f"{p} is not a saved model: {' and '.join(missing)} missing (save_pretrained writes both)")
+        return p
+    if p.exists():
+        raise ValueError(f"{p} is a file, not a saved-model folder ({CONFIG_NAME} + {WEIGHTS_NAME}); a training checkpoint "
+                         f"loads with coordtok.train.load_tokenizer, the authors' .pth with `coordtok convert-official`")
+    if not re.fullmatch(r'[\w.-]+/[\w.-]+', str(path)) or str(path).startswith(('.', '/', '~')):
+        raise FileNotFoundError(f"no saved-model folder at {p} (and {str(path)!r} is not a hub id of the form owner/name)")
+    import huggingface_hub
+    offline = _hub_offline()
+    try:
+        return Path(huggingface_hub.snapshot_download(str(path), revision=revision, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME],
+                                                      local_files_only=offline, etag_timeout=5))
+    except Exception as e:
+        why = 'offline mode (HF_HUB_OFFLINE is set) and not in the cache' if offline else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        raise FileNotFoundError(
+            f"cannot load {what} {str(path)!r}: there is no local folder {p}, and the Hugging Face Hub could not provide it ({why}). "
+            f"Download {CONFIG_NAME} and {WEIGHTS_NAME} from https://huggingface.co/{path} on a machine with network "
+            f"(e.g. `huggingface-cli download {path} --local-dir DIR`), copy them into a folder here, and pass that "
+            f"folder: {what}.from_pretrained('DIR')") from None
+
+def read_model_dir(d: Path, class_name: str, config_cls, extras: tuple[str, ...] = ()) -> tuple:
+    "(config, {extra key: value}, state dict) of a saved-model folder; unknown keys or another class raise."
+    from safetensors.torch import load_file
+    d = Path(d)
+    raw = json.loads((d / CONFIG_NAME).read_text())
+    if raw.get('_format') != PRETRAINED_FORMAT:
+        raise ValueError(f"{d / CONFIG_NAME} is not a coordtok saved model (format {raw.get('_format')!r}, expected {PRETRAINED_FORMAT!r}; "
+                         f"a newer coordtok may have written it)")
+    if raw.get('_class_name') != class_name:
+        raise ValueError(f"{d} holds a {raw.get('_class_name')}, not a {class_name}: load it with {raw.get('_class_name')}.from_pretrained")
+    names = {f.name for f in fields(config_cls)}
+    unknown = sorted(set(raw) - names - set(_META_KEYS) - set(extras))
+    if unknown: raise ValueError(f"{d / CONFIG_NAME} has keys this version of coordtok does not know: {unknown} "
+                                 f"(written by a newer version? known: {sorted(names)})")
+    cfg = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in names})
+    return cfg, {k: raw[k] for k in extras if k in raw}, load_file(str(d / WEIGHTS_NAME))
+
+def model_from_state_dict(cls, cfg, sd: dict, device='cpu', dtype: torch.dtype | None = torch.float32) -> nn.Module:
+    "`cls(cfg)` built on the meta device and given the tensors of `sd` (strictly), in eval mode."
+    with torch.device('meta'): model = cls(cfg)
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    if missing or unexpected: raise KeyError(f"the saved weights do not match {cls.__name__}({cfg}): missing {missing}, unexpected {unexpected}")
+    for k, v in sd.items():
+        if tuple(v.shape) != tuple(own[k].shape): raise ValueError(f"{k}: saved shape {tuple(v.shape)}, the config's model has {tuple(own[k].shape)}")
+    cast = lambda v: v.to(device=device, dtype=dtype if dtype is not None and v.is_floating_point() else v.dtype)
+    model.load_state_dict({k: cast(v) for k, v in sd.items()}, strict=True, assign=True)
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left: raise RuntimeError(f"{cls.__name__} has tensors that are neither saved nor recomputed: {left}")
+    return model.eval()

@@ -208,7 +208,8 @@ def config_from_dict(cls, d: dict):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 def load_tokenizer(path, device='cpu') -> CoordTok:
-    "The tokenizer stored in a training checkpoint, in eval mode."
+    "The tokenizer of a training checkpoint file, or of a saved-model folder (`CoordTok.save_pretrained`), in eval mode."
+    if Path(path).is_dir(): return CoordTok.from_pretrained(path, device)
     ck = load_checkpoint(path)
     model = CoordTok(config_from_dict(CoordTokConfig, ck['config']['model']))
     model.load_state_dict(ck['model'])
