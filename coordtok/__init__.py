@@ -11,3 +11,9 @@ Modules:
 - `coordtok.stitching`: A long video tokenized as independent 16-frame clips and stitched together, against the same video tokenized all at once: the jumps at the clip boundaries of Figure 1b, measured with trained tokenizers."""
 
 __version__ = "0.1.0"
+
+def __getattr__(name):   # `coordtok.load_tokenizer`, imported on first use so that `import coordtok` stays light
+    if name == 'load_tokenizer':
+        from .train import load_tokenizer
+        return load_tokenizer
+    raise AttributeError(f"module 'coordtok' has no attribute {name!r}")

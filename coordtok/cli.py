@@ -6,7 +6,7 @@ Docs: https://coordtok.github.io/coordtok/cli.html.md"""
 
 # %% ../nbs/15_cli.ipynb #21b9277f
 from __future__ import annotations
-import hashlib, json, sys, time
+import hashlib, json, os, sys, time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -42,10 +42,13 @@ def train_command(preset_name: str):
     def cmd_train(model: CoordTokConfig = preset(preset_name), train: TrainConfig = TrainConfig(),
                   data: DataConfig = DataConfig()) -> dict:
         summary = train_tokenizer(model, train, data)
+        if int(os.environ.get('RANK', 0)) == 0:   # the saved model (config.json + model.safetensors) beside the checkpoint
+            summary['model_path'] = str(summary['model'].save_pretrained(Path(train.out_dir) / 'model'))
         print(json.dumps({k: v for k, v in summary.items() if k != 'model'}))
         return summary
     cmd_train.__doc__ = (f"Train CoordTok, stage 1 or 2 (resumes from OUT_DIR/last.pt; launch with torchrun for several GPUs "
-                         f"or nodes). Model defaults: preset {preset_name!r}; pick another with --preset NAME ({', '.join(PRESETS)}).")
+                         f"or nodes); writes OUT_DIR/model (config.json + model.safetensors) at the end. Model defaults: preset {preset_name!r}; "
+                         f"pick another with --preset NAME ({', '.join(PRESETS)}).")
     return cmd_train
 
 # %% ../nbs/15_cli.ipynb #61bfa84b
@@ -310,7 +313,7 @@ DEMO_MODEL = 'small'
 # The recipe of 08_train ("A recipe that learns fast"): 16 videos a step with 256 coordinates each, lr 8e-3 with the
 # decoder at a quarter of it and the plane output layers at 6.25x (5e-2), a short warm-up, a cosine schedule sized to
 # end when the time budget does, gradients clipped at 1. Held-out videos are decoded in chunks of the training set size.
-DEMO_TRAIN = TrainConfig(steps=900, batch_size=16, lr=8e-3, lr_schedule='cosine', warmup_steps=30, min_lr_ratio=0.05,
+DEMO_TRAIN = TrainConfig(steps=560, batch_size=16, lr=8e-3, lr_schedule='cosine', warmup_steps=30, min_lr_ratio=0.05,
                          decoder_lr_scale=0.25, plane_lr_scale=6.25, weight_decay=1e-3, grad_clip=1.0, n_coords=256,
                          eval_every=150, ckpt_every=150, log_every=10, eval_chunk=256, precision='bf16-if-native')
 # 512 videos rendered once and kept in memory (8-bit, 0.8 GB): rendering never competes with training for the cores

@@ -133,9 +133,9 @@ PRESETS: dict[str, CoordTokConfig] = {
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
     # `coordtok demo`'s model: the paper's proportions at 128 frames of 64x64 (see "Scaling the paper down" below),
     # with the switches of our small-scale recipe (08_train): shared sin-cos position codes and per-axis decoder positions
-    'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(2, 16, 16), dec_patch=(1, 4, 4),
+    'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(4, 16, 16), dec_patch=(1, 4, 4),
                             latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
-                            enc_dim=256, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
+                            enc_dim=224, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
                             pos_init='sincos', query_pos=True, dec_pos='axes'),
 }
 

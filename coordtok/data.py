@@ -198,7 +198,7 @@ def _draw_pan(seed: int, objects: tuple[int, int]) -> dict:
     light = dict(amp=0.2 * u(1), freq=0.005 + 0.015 * u(1), phase=2 * math.pi * u(1))
     return dict(style='pan', background=bg, objects=obs, light=light, n_objects=n)
 
-# %% ../nbs/01_data.ipynb #1d77adf3
+# %% ../nbs/01_data.ipynb #8af0cad3
 SCENE_STYLES = ('set', 'pan')
 _OBJECTS = {'set': (1, 3), 'pan': (2, 5)}   # (fewest, most) actors or objects of each look
 

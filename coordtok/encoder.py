@@ -49,7 +49,7 @@ def padding_mask(n_frames: torch.Tensor, # (B,) valid frames
     mask = torch.arange(nt, device=n_frames.device)[None] >= valid_t[:, None]   # (B, nt)
     return mask.repeat_interleave(nhw, dim=1)                                   # (B, Nv), (t, h, w) order
 
-# %% ../nbs/04_encoder.ipynb #300915a6
+# %% ../nbs/04_encoder.ipynb #6ee02246
 def sincos(pos: torch.Tensor, # (N,) positions in [0, 1]
            dim: int, # code width (even)
            max_freq: float = 64.0, # fastest angular frequency, radians per unit; the slowest is max_freq / 100

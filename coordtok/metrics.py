@@ -52,7 +52,7 @@ def video_psnr(x: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
     "Mean over frames of the per-frame PSNR on [0, 1] images: (B,)."
     return _per_frame(lambda a, b: frame_psnr(_to01(a), _to01(b)), x, y, chunk)
 
-# %% ../nbs/09_metrics.ipynb #29bf57a9
+# %% ../nbs/09_metrics.ipynb #2279edc3
 def baseline_psnr(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                   n_frames=None, # (B,) valid frames; None: all (means then use only the valid frames)
                   pools: tuple[int, ...] = (8, 16), # per-frame average-pool sizes

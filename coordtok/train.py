@@ -6,7 +6,7 @@ Docs: https://coordtok.github.io/coordtok/train.html.md"""
 
 # %% ../nbs/08_train.ipynb #a711f483
 from __future__ import annotations
-import json, math, os, signal, sys, time, warnings
+import importlib.resources, json, math, os, signal, sys, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
@@ -25,10 +25,11 @@ from .patches import sample_coords, sample_frames, unpatchify
 from .data import collate
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16', 'resolve_precision',
-           'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches', 'save_checkpoint',
-           'load_checkpoint', 'config_from_dict', 'load_tokenizer', 'l2_per_video', 'frames_from_patches',
-           'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train', 'read_metrics', 'plot_metrics']
+__all__ = ['CKPT_FORMAT', 'SHIPPED_MODELS', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16',
+           'resolve_precision', 'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches',
+           'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'shipped_model', 'load_tokenizer', 'l2_per_video',
+           'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train', 'read_metrics',
+           'plot_metrics']
 
 # %% ../nbs/08_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -207,8 +208,17 @@ def config_from_dict(cls, d: dict):
     "Rebuild a frozen config dataclass from its `asdict` form (lists back to tuples)."
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
-def load_tokenizer(path, device='cpu') -> CoordTok:
+SHIPPED_MODELS = ('small',)   # trained models in the package's `models/` folder
+
+def shipped_model(name: str = 'small') -> Path:
+    "The folder of a trained model that ships with the package (`coordtok/models/<name>`, config.json + model.safetensors)."
+    if name not in SHIPPED_MODELS: raise KeyError(f"no shipped model {name!r}; the package has {SHIPPED_MODELS}")
+    return Path(str(importlib.resources.files('coordtok'))) / 'models' / name
+
+def load_tokenizer(path=None, # a training checkpoint (`last.pt`), a saved-model folder, or None: the shipped `small` model
+                   device='cpu') -> CoordTok:
     "The tokenizer of a training checkpoint file, or of a saved-model folder (`CoordTok.save_pretrained`), in eval mode."
+    if path is None: path = shipped_model()
     if Path(path).is_dir(): return CoordTok.from_pretrained(path, device)
     ck = load_checkpoint(path)
     model = CoordTok(config_from_dict(CoordTokConfig, ck['config']['model']))
