@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
 
 from .config import CoordTokConfig
@@ -28,8 +30,9 @@ from .train import (DataConfig, Dist, setup_distributed, resolve_precision, auto
 from .data import collate
 
 # %% auto #0
-__all__ = ['PLANES', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_moments', 'pooled_stats', 'normalize', 'denormalize',
-           'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path', 'frozen', 'encode_batch', 'encode_latents',
+__all__ = ['PLANES', 'LATENTS_FORMAT', 'SHARD_TENSORS', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_moments',
+           'pooled_stats', 'normalize', 'denormalize', 'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path',
+           'save_shard', 'shard_metadata', 'read_shard', 'stamp_stats', 'frozen', 'encode_batch', 'encode_latents',
            'shard_stats', 'load_latents', 'measure_stats', 'update_ema', 'make_ema', 'SiTTrainConfig', 'check_planes',
            'step_noise', 'train_sit', 'sit_from_checkpoint', 'load_sit', 'video_noise', 'generate', 'cmd_encode',
            'cmd_train_sit', 'video_grid', 'cmd_sample', 'read_latent_stats']
@@ -50,6 +53,13 @@ class LatentStats:
     @classmethod
     def from_dict(cls, d: dict) -> 'LatentStats':
         return cls(d['mean'].double(), d['std'].double(), int(d['n_clips']))
+    def to_json(self) -> str:
+        "The stats as JSON (float64 values round-trip exactly): what every latent shard carries in its metadata."
+        return json.dumps(dict(mean=self.mean.tolist(), std=self.std.tolist(), n_clips=int(self.n_clips)))
+    @classmethod
+    def from_json(cls, s: str) -> 'LatentStats':
+        d = json.loads(s)
+        return cls(torch.tensor(d['mean'], dtype=torch.float64), torch.tensor(d['std'], dtype=torch.float64), int(d['n_clips']))
     def allclose(self, other: 'LatentStats', atol: float = 1e-6) -> bool:
         return self.mean.shape == other.mean.shape and bool(torch.allclose(self.mean, other.mean, rtol=0, atol=atol)
                                                             and torch.allclose(self.std, other.std, rtol=0, atol=atol))
@@ -105,7 +115,7 @@ def denormalize(planes: Sequence[torch.Tensor], stats: LatentStats) -> tuple[tor
 @dataclass(frozen=True)
 class EncodeConfig:
     "How to encode a dataset into latent shards."
-    out_dir: str = 'latents/coordtok'   # shard-NNNNN.pt files, latents.json (what was encoded) and stats.pt
+    out_dir: str = 'latents/coordtok'   # shard-NNNNN.safetensors files (planes, index, label, n_frames; the stats in their metadata) and latents.json (what was encoded)
     shard_size: int = 256               # clips per shard file
     batch_size: int = 8                 # clips per encoder pass, on each rank
     windows: int = 1                    # clips per video: window w of video i is the dataset's key (i, w)
@@ -134,7 +144,65 @@ def stats_indices(n_items: int, n_clips: int, seed: int = 0) -> list[int]:
     perm = torch.randperm(n_items, generator=torch.Generator().manual_seed(mix_seed(seed, 17)))
     return sorted(perm[:n_clips].tolist())
 
-def shard_path(out_dir, k: int) -> Path: return Path(out_dir) / f'shard-{k:05d}.pt'
+LATENTS_FORMAT = 'coordtok-latents-1'            # the format tag in every shard's metadata
+SHARD_TENSORS = PLANES + ('index', 'label', 'n_frames')
+
+def shard_path(out_dir, k: int) -> Path: return Path(out_dir) / f'shard-{k:05d}.safetensors'
+
+def _write_atomic(data: bytes, path: Path) -> Path:
+    "Write `data` to `path` atomically (temporary file, fsync, rename, fsync of the folder), as `save_checkpoint` does."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+    fd = os.open(path.parent, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+    return path
+
+def save_shard(path, tensors: dict, # xy, yt, xt (float32) and index, label, n_frames (int64), one row per clip
+               k: int, # the shard's number
+               stats: LatentStats | None = None, # the per-plane stats, once they are measured
+              ) -> Path:
+    "Atomically write a latent shard: the tensors, and in the metadata a format tag, its number, the plane order and the stats (JSON)."
+    missing = [n for n in SHARD_TENSORS if n not in tensors]
+    if missing: raise ValueError(f"a latent shard holds the tensors {', '.join(SHARD_TENSORS)}; {', '.join(missing)} missing")
+    meta = dict(format=LATENTS_FORMAT, kind='latents', shard=str(int(k)), planes=json.dumps(PLANES))
+    if stats is not None: meta['stats'] = stats.to_json()
+    return _write_atomic(safetensors_bytes({n: tensors[n].contiguous() for n in SHARD_TENSORS}, metadata=meta), path)
+
+def shard_metadata(path) -> dict:
+    "A shard's metadata, read from its header only: 'shard' as an int and 'stats' as a `LatentStats` (None until measured)."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"no latent shard at {path}")
+    try:
+        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    except Exception as e: raise ValueError(f"{path} is not a safetensors file ({e})") from None
+    if meta.get('format') != LATENTS_FORMAT:
+        raise ValueError(f"{path} is not a coordtok latent shard (format {meta.get('format')!r}, expected {LATENTS_FORMAT!r})")
+    return {**meta, 'shard': int(meta['shard']), 'stats': LatentStats.from_json(meta['stats']) if 'stats' in meta else None}
+
+def read_shard(path) -> dict:
+    "A shard's tensors (xy, yt, xt, index, label, n_frames), its 'stats' (None until measured) and its 'metadata'."
+    meta = shard_metadata(path)
+    return {**load_file(str(path)), 'stats': meta['stats'], 'metadata': meta}
+
+def stamp_stats(path, stats: LatentStats) -> bool:
+    "Write `stats` into a shard's metadata (an atomic rewrite of the file; shards are small). False when it carries them already."
+    old = shard_metadata(path)
+    if old['stats'] is not None and old['stats'].to_json() == stats.to_json(): return False
+    save_shard(path, read_shard(path), old['shard'], stats)
+    return True
+
+def _no_old_shards(d: Path):
+    "Refuse a folder that holds only latents of the old format (pickled `.pt` shards and `stats.pt`)."
+    if not any(d.glob('shard-*.safetensors')) and (any(d.glob('shard-*.pt')) or (d / 'stats.pt').exists()):
+        raise ValueError(f"{d} holds latents in the old format (shard-NNNNN.pt, stats.pt), which is no longer read: re-run "
+                         f"`coordtok encode` (into the same folder: it writes shard-NNNNN.safetensors next to them; then delete the .pt files)")
 
 def frozen(model: nn.Module) -> nn.Module:
     "The model in eval mode with gradients off."
@@ -168,7 +236,7 @@ def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coo
                    cfg: EncodeConfig = EncodeConfig(), data: DataConfig = DataConfig(),
                    dataset=None, # a video dataset overriding `data` (its training set is used otherwise)
                   ) -> dict:
-    "Encode a dataset into latent shards (resumable, one set of shards per rank), then measure and save the stats."
+    "Encode a dataset into latent shards (resumable, one set of shards per rank), then measure the stats and write them into every shard."
     env = setup_distributed(cfg.device)
     dev, precision = env.device, resolve_precision(cfg.precision, env.device)
     out = Path(cfg.out_dir)
@@ -201,17 +269,17 @@ def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coo
             bar.update(len(idx))
             k = idx[0] // S
             if idx[-1] == k * S + size(k) - 1:                     # the shard's last batch
-                save_checkpoint({'format': CKPT_FORMAT, 'kind': 'latents',
-                                 **{n: torch.cat([b['planes'][i] for b in buf]) for i, n in enumerate(PLANES)},
-                                 **{f: torch.cat([b[f] for b in buf]) for f in ('index', 'label', 'n_frames')}}, shard_path(out, k))
+                save_shard(shard_path(out, k), {**{n: torch.cat([b['planes'][i] for b in buf]) for i, n in enumerate(PLANES)},
+                                                **{f: torch.cat([b[f] for b in buf]) for f in ('index', 'label', 'n_frames')}}, k)
                 buf = []
     finally:
         bar.close()
     _barrier(env)
     stats = shard_stats(out, cfg.stats_clips, cfg.seed, env)
-    if env.main: save_checkpoint({'format': CKPT_FORMAT, 'kind': 'latent-stats', 'stats': stats.to_dict()}, out / 'stats.pt')
+    stamped = sum(stamp_stats(shard_path(out, k), stats) for k in mine)   # each rank writes the stats into the shards it wrote
     _barrier(env)
-    return dict(out_dir=str(out), n_clips=n_total, n_shards=K, written=len(todo), skipped=len(mine) - len(todo), stats=stats)
+    return dict(out_dir=str(out), n_clips=n_total, n_shards=K, written=len(todo), skipped=len(mine) - len(todo), stamped=stamped,
+                stats=stats)
 
 def shard_stats(latent_dir, n_clips: int = 2048, seed: int = 0, env: Dist | None = None) -> LatentStats:
     "Stats of `n_clips` random clips of written shards; each rank reads the shards it wrote and the moments are pooled."
@@ -220,27 +288,39 @@ def shard_stats(latent_dir, n_clips: int = 2048, seed: int = 0, env: Dist | None
     chosen = torch.tensor(stats_indices(plan['n_clips'], n_clips, seed))
     m, n = torch.zeros(3, 3, plan['tokenizer']['channels'], dtype=torch.float64), 0
     for k in range(env.rank, plan['n_shards'], env.world):
-        sh = load_checkpoint(shard_path(latent_dir, k))
+        sh = read_shard(shard_path(latent_dir, k))
         keep = torch.isin(sh['index'], chosen)
         if keep.any(): m += plane_moments([sh[p][keep] for p in PLANES]); n += int(keep.sum())
     return pooled_stats(m, n, env)
 
-def load_latents(latent_dir) -> dict:
-    "Every clip's planes (xy, yt, xt) in clip order, with index, label, n_frames, the stats and the tokenizer config."
+def _latent_dir(latent_dir) -> tuple[Path, dict, LatentStats]:
+    "The folder, its plan (latents.json) and the stats every one of its shards carries; errors say what is missing."
     d = Path(latent_dir)
-    if not (d / 'latents.json').exists(): raise FileNotFoundError(f"no latents in {d} (latents.json missing): run encode_latents first")
+    _no_old_shards(d)
+    if not (d / 'latents.json').exists(): raise FileNotFoundError(f"no latents in {d} (latents.json missing): run `coordtok encode` (encode_latents) first")
     plan = json.loads((d / 'latents.json').read_text())
-    missing = [shard_path(d, k).name for k in range(plan['n_shards']) if not shard_path(d, k).exists()]
-    if missing or not (d / 'stats.pt').exists():
-        raise FileNotFoundError(f"the latents in {d} are incomplete ({', '.join(missing[:3]) or 'stats.pt'} missing): run encode_latents again to finish them")
-    shards = [load_checkpoint(shard_path(d, k)) for k in range(plan['n_shards'])]
+    paths = [shard_path(d, k) for k in range(plan['n_shards'])]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing: raise FileNotFoundError(f"the latents in {d} are incomplete ({', '.join(missing[:3])} missing): run encode_latents again to finish them")
+    stats = [shard_metadata(p)['stats'] for p in paths]
+    bare = [p.name for p, st in zip(paths, stats) if st is None]
+    if bare: raise FileNotFoundError(f"the latents in {d} are incomplete ({', '.join(bare[:3])} carry no stats yet): run encode_latents again to finish them")
+    odd = [p.name for p, st in zip(paths, stats) if st.to_json() != stats[0].to_json()]
+    if odd: raise ValueError(f"the shards in {d} carry different stats ({', '.join(odd[:3])} differ from {paths[0].name}): run encode_latents again")
+    return d, plan, stats[0]
+
+def load_latents(latent_dir) -> dict:
+    "Every clip's planes (xy, yt, xt) in clip order, with index, label, n_frames, the stats (from the shards) and the tokenizer config."
+    d, plan, stats = _latent_dir(latent_dir)
+    shards = [read_shard(shard_path(d, k)) for k in range(plan['n_shards'])]
     out = {f: torch.cat([s[f] for s in shards]) for f in ('index', 'label', 'n_frames')}
     if not torch.equal(out['index'], torch.arange(plan['n_clips'])): raise ValueError(f"the shards in {d} do not hold clips 0..{plan['n_clips'] - 1} in order")
     out['planes'] = tuple(torch.cat([s[p] for s in shards]) for p in PLANES)
-    out['stats'] = LatentStats.from_dict(load_checkpoint(d / 'stats.pt')['stats'])
+    out['stats'] = stats
     out['tokenizer'] = config_from_dict(CoordTokConfig, plan['tokenizer'])
     out['tokenizer_checkpoint'] = plan['tokenizer_checkpoint']
     return out
+
 
 # %% ../nbs/14_generate.ipynb #ecf1bd59
 def measure_stats(tokenizer: CoordTok, dataset, # a video dataset; clip i is dataset[i]
@@ -607,10 +687,16 @@ def cmd_sample(sit_checkpoint: Path, # a SiT training checkpoint, or a saved-mod
     return rep
 
 # %% ../nbs/14_generate.ipynb #a53ca8fb
-def read_latent_stats(path, # a latents folder (`encode_latents`), its stats file, or a SiT training checkpoint
+def read_latent_stats(path, # a latents folder (`encode_latents`), one of its shards, or a SiT training checkpoint
                      ) -> LatentStats:
     "The per-plane latent mean and std stored at `path`."
     p = Path(path)
-    if p.is_dir(): p = p / 'stats.pt'
-    if not p.exists(): raise FileNotFoundError(f"no latent statistics at {p}: pass a folder written by `coordtok encode` or its stats file")
-    return LatentStats.from_dict(load_checkpoint(p)['stats'])
+    if p.is_dir(): return _latent_dir(p)[2]
+    if not p.exists(): raise FileNotFoundError(f"no latent statistics at {p}: pass a folder written by `coordtok encode`, one of its shards or a SiT checkpoint")
+    if p.suffix == '.safetensors':
+        stats = shard_metadata(p)['stats']
+        if stats is None: raise ValueError(f"{p} carries no stats yet (encoding stopped before they were measured): run `coordtok encode` again to finish")
+        return stats
+    ck = load_checkpoint(p)
+    if 'stats' not in ck: raise ValueError(f"{p} is a {ck.get('kind', 'unknown')} checkpoint without latent statistics: pass a SiT checkpoint or a latents folder")
+    return LatentStats.from_dict(ck['stats'])

@@ -9,7 +9,9 @@ from coordtok.sit import SiT, sit_preset
 from coordtok.tokenizer import CoordTok
 from coordtok.train import DataConfig, save_checkpoint, load_checkpoint, load_tokenizer, read_metrics, NonFiniteLoss, CKPT_FORMAT
 from coordtok.generate import (LatentStats, EncodeConfig, SiTTrainConfig, encode_latents, load_latents, stats_indices, shard_path,
-                               normalize, denormalize, train_sit, load_sit, generate, frozen, cmd_encode, cmd_train_sit, cmd_sample)
+                               normalize, denormalize, train_sit, load_sit, generate, frozen, cmd_encode, cmd_train_sit, cmd_sample,
+                               read_shard, save_shard, shard_metadata, stamp_stats, read_latent_stats, PLANES, SHARD_TENSORS,
+                               LATENTS_FORMAT)
 
 torch.set_num_threads(1)
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
@@ -73,14 +75,22 @@ def test_stats_pooled_over_two_gloo_ranks_equal_single_process(work, tmp_path):
 def test_encode_resumes_and_refuses_other_settings(work, tmp_path):
     d = tmp_path / 'latents'
     shutil.copytree(work['latents'], d)
-    before = load_checkpoint(shard_path(d, 2))
+    before = read_shard(shard_path(d, 2))
     shard_path(d, 2).unlink()
     with pytest.raises(FileNotFoundError, match='incomplete'): load_latents(d)
     res = encode_latents(work['tok'], _enc(d), DATA)
-    assert (res['written'], res['skipped'], res['n_shards']) == (1, 2, 3)
-    after = load_checkpoint(shard_path(d, 2))
+    assert (res['written'], res['skipped'], res['n_shards']) == (1, 2, 3) and res['stamped'] >= 1
+    after = read_shard(shard_path(d, 2))
     assert torch.equal(after['index'], torch.tensor([6, 7])) and torch.equal(after['index'], before['index'])
     torch.testing.assert_close(after['xt'], before['xt'], atol=1e-6, rtol=0)
+    assert after['stats'].to_json() == res['stats'].to_json() == load_latents(d)['stats'].to_json()
+    # killed after the shards were written but before the stats were: a shard without stats is unfinished work
+    save_shard(shard_path(d, 0), read_shard(shard_path(d, 0)), 0)
+    assert shard_metadata(shard_path(d, 0))['stats'] is None
+    with pytest.raises(FileNotFoundError, match='shard-00000.safetensors carry no stats'): load_latents(d)
+    res = encode_latents(work['tok'], _enc(d), DATA)
+    assert (res['written'], res['skipped'], res['stamped']) == (0, 3, 1)
+    assert load_latents(d)['stats'].allclose(res['stats'], atol=0)
     with pytest.raises(ValueError, match='different shard_size'): encode_latents(work['tok'], replace(_enc(d), shard_size=4), DATA)
 
 
@@ -162,7 +172,8 @@ def test_a_resumed_run_keeps_its_checkpoints_stats(work, tmp_path):
     shutil.copytree(work['latents'], lat); shutil.copytree(work['sit'].parent, sit)
     stats = load_latents(lat)['stats']
     other = LatentStats(stats.mean + 1, stats.std * 2, 6)
-    save_checkpoint({'format': CKPT_FORMAT, 'kind': 'latent-stats', 'stats': other.to_dict()}, lat / 'stats.pt')   # re-measured since
+    assert all(stamp_stats(shard_path(lat, k), other) for k in range(3))      # re-measured since
+    assert load_latents(lat)['stats'].allclose(other, atol=0)
     with pytest.warns(UserWarning, match="keeping the checkpoint's"):
         res = train_sit(SIT, _sit_train(sit, lat, steps=4))
     assert res['step'] == 4 and res['stats'].allclose(stats, atol=0) and not res['stats'].allclose(other)
@@ -224,3 +235,37 @@ def test_mismatched_sit_is_refused(work, tmp_path):
         train_sit(sit_preset('tiny', latent_t=16), _sit_train(tmp_path / 'bad', work['latents'], steps=1))
     with pytest.raises(ValueError, match='needs `latents`'):
         train_sit(SIT, SiTTrainConfig(steps=1, out_dir=str(tmp_path / 'none'), device='cpu'))
+
+
+def test_a_shard_is_safetensors_and_alone_normalises_its_latents(work):
+    path = shard_path(work['latents'], 1)
+    assert path.name == 'shard-00001.safetensors' and not list(work['latents'].glob('*.pt'))
+    assert path.read_bytes()[8:9] == b'{'                                        # a safetensors header, no pickle
+    meta = shard_metadata(path)
+    assert {k: meta[k] for k in ('format', 'kind', 'shard')} == dict(format=LATENTS_FORMAT, kind='latents', shard=1)
+    assert json.loads(meta['planes']) == list(PLANES)
+    sh = read_shard(path)
+    assert sorted(k for k, v in sh.items() if torch.is_tensor(v)) == sorted(SHARD_TENSORS)
+    assert torch.equal(sh['index'], torch.tensor([3, 4, 5])) and sh['xy'].dtype == torch.float32 and sh['index'].dtype == torch.int64
+    trained = LatentStats.from_dict(load_checkpoint(work['sit'])['stats'])       # the stats the SiT trained with
+    assert sh['stats'].mean.dtype == torch.float64 and torch.equal(sh['stats'].mean, trained.mean) and torch.equal(sh['stats'].std, trained.std)
+    assert sh['stats'].n_clips == trained.n_clips == 6
+    lat = load_latents(work['latents'])
+    for a, b in zip(normalize(tuple(sh[p] for p in PLANES), sh['stats']), normalize(tuple(p[3:6] for p in lat['planes']), trained)):
+        assert torch.equal(a, b)
+    assert read_latent_stats(path).to_json() == read_latent_stats(work['latents']).to_json() == read_latent_stats(work['sit']).to_json()
+    with pytest.raises(ValueError, match='missing'): save_shard(path.with_name('x.safetensors'), {'xy': sh['xy']}, 0)
+
+
+def test_old_pt_latents_are_refused_with_a_way_out(work, tmp_path):
+    d = tmp_path / 'old'; d.mkdir()
+    shutil.copy(work['latents'] / 'latents.json', d / 'latents.json')
+    sh = read_shard(shard_path(work['latents'], 0))
+    save_checkpoint({'format': CKPT_FORMAT, 'kind': 'latents', **{k: sh[k] for k in SHARD_TENSORS}}, d / 'shard-00000.pt')
+    save_checkpoint({'format': CKPT_FORMAT, 'kind': 'latent-stats', 'stats': sh['stats'].to_dict()}, d / 'stats.pt')
+    for read in (load_latents, read_latent_stats):
+        with pytest.raises(ValueError, match=r'old format .*re-run `coordtok encode`'): read(d)
+    with pytest.raises(ValueError, match='not a safetensors file'): shard_metadata(d / 'shard-00000.pt')
+    res = encode_latents(work['tok'], _enc(d), DATA)                             # the way out: encode again into the same folder
+    assert (res['written'], res['n_shards']) == (3, 3)
+    assert load_latents(d)['stats'].allclose(load_latents(work['latents'])['stats'], atol=1e-6)
