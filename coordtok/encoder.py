@@ -114,8 +114,6 @@ class TriplaneEncoder(nn.Module):
             setattr(self, f'unembed_{name}', nn.Linear(D, math.prod(self.patches[name]) * C))
         self.blocks = nn.ModuleList(CrossSelfBlock(D, cfg.enc_heads, cfg.mlp_ratio, eps=1e-6) for _ in range(cfg.cross_layers))
         self.norm = nn.LayerNorm(D, eps=1e-6)
-        if cfg.query_pos:   # a fixed code, not a weight: state dicts are the same with and without it
-            self.register_buffer('query_code', query_codes(cfg)[None], persistent=False)   # (1, Nq, D)
 
     def forward(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                 n_frames=None, # (B,) valid frames; None: all
@@ -134,7 +132,8 @@ class TriplaneEncoder(nn.Module):
         feats = feats + self.video_pos                                          # (B, Nv, D)
         if mask is not None and cfg.padding == 'official': mask = mask.float()  # +1 on the logits, as the authors
         q = torch.cat([getattr(self, f'embed_{p}')(getattr(self, f'query_{p}')).expand(B, -1, -1) for p in PLANES], 1)  # (B, Nq, D)
-        if cfg.query_pos: q = q + self.query_code.to(q.dtype)                     # where each query's cells are
+        if cfg.query_pos:   # where each query's cells are: a fixed code (48 x 224 numbers), not a weight
+            q = q + query_codes(cfg).to(q.device, q.dtype)
         for blk in self.blocks: q = blk(q, feats, mask)                       # (B, Nq, D)
         q = self.norm(q)
         planes, start = [], 0

@@ -1,6 +1,7 @@
 import json, subprocess, sys
 from pathlib import Path
 import pytest
+from coordtok.config import preset
 import torch
 from coordtok.cli import main, _preset_from_argv
 
@@ -60,3 +61,8 @@ def test_demo_writes_its_outputs(tmp_path):
     saved = json.loads((tmp_path / 'demo' / 'metrics.json').read_text())
     assert saved['steps'] == 2 and saved['held_out_psnr'] == pytest.approx(res['held_out_psnr'])
     assert saved['video'] == '128x64x64'
+    assert set(saved['baselines']) == {'mean colour', 'temporal mean', 'pool 8x8', 'pool 16x16'}
+    assert saved['baselines']['mean colour'] < saved['baselines']['pool 8x8'] < saved['baselines']['pool 16x16']
+    import coordtok
+    model = coordtok.load_tokenizer(saved['model_path'])                 # the saved model, config.json + model.safetensors
+    assert model.cfg.enc_dim == preset('small').enc_dim

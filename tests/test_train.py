@@ -78,7 +78,8 @@ def test_kill_during_save_leaves_the_previous_checkpoint(tmp_path):
     assert list(tmp_path.glob('.last.pt.tmp-*'))           # the half-written file is a temporary, never last.pt
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import coordtok.train as T
     from coordtok.data import SyntheticVideos
     cfg = preset('tiny')
     tcfg = TrainConfig(steps=3, batch_size=2, n_coords=32, ckpt_every=1, eval_every=0, progress=False, out_dir=str(tmp_path))
@@ -86,11 +87,18 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     train(cfg, tcfg, DataConfig(n_eval=0), datasets=(good, good))
     before = load_checkpoint(tmp_path / 'last.pt')
 
-    class Poisoned(torch.utils.data.Dataset):
-        def __len__(self): return 4
-        def __getitem__(self, key):
-            it = dict(good[key]); it['video'] = it['video'] * float('nan'); return it
+    # a NaN input never reaches the loss (`encode` refuses it), so the loss itself is poisoned: what an fp16 overflow does
+    l2 = T.l2_per_video
+    monkeypatch.setattr(T, 'l2_per_video', lambda pred, target: l2(pred, target) * float('nan'))
     with pytest.raises(NonFiniteLoss, match='last good checkpoint'):
+        train(cfg, replace(tcfg, steps=6), DataConfig(n_eval=0), datasets=(good, good))
+    bad = SyntheticVideos(4, frames=cfg.frames, size=cfg.height)
+    with pytest.raises(ValueError, match='NaN'):   # and a NaN video stops the step before anything is computed
+        class Poisoned(torch.utils.data.Dataset):
+            def __len__(self): return 4
+            def __getitem__(self, key):
+                it = dict(bad[key]); it['video'] = it['video'] * float('nan'); return it
+        monkeypatch.setattr(T, 'l2_per_video', l2)
         train(cfg, replace(tcfg, steps=6), DataConfig(n_eval=0), datasets=(Poisoned(), good))
     after = load_checkpoint(tmp_path / 'last.pt')
     assert after['step'] == before['step'] == 3
