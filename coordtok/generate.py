@@ -26,7 +26,7 @@ from .sit import SiT, SiTConfig, sit_preset
 from .transport import velocity_loss, draw_noise_and_time, sample_sde, sample_ode, guided
 from .train import (DataConfig, Dist, setup_distributed, resolve_precision, autocast, mix_seed, global_batch, shard,
                     PositionedItems, StepBatches, save_checkpoint, load_checkpoint, config_from_dict, load_tokenizer,
-                    build_datasets, NonFiniteLoss, CKPT_FORMAT, _rng_state)
+                    build_datasets, NonFiniteLoss, CKPT_FORMAT, _rng_state, write_atomic)
 from .data import collate
 
 # %% auto #0
@@ -149,21 +149,6 @@ SHARD_TENSORS = PLANES + ('index', 'label', 'n_frames')
 
 def shard_path(out_dir, k: int) -> Path: return Path(out_dir) / f'shard-{k:05d}.safetensors'
 
-def _write_atomic(data: bytes, path: Path) -> Path:
-    "Write `data` to `path` atomically (temporary file, fsync, rename, fsync of the folder), as `save_checkpoint` does."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    fd = os.open(path.parent, os.O_RDONLY)
-    try: os.fsync(fd)
-    finally: os.close(fd)
-    return path
-
 def save_shard(path, tensors: dict, # xy, yt, xt (float32) and index, label, n_frames (int64), one row per clip
                k: int, # the shard's number
                stats: LatentStats | None = None, # the per-plane stats, once they are measured
@@ -173,7 +158,8 @@ def save_shard(path, tensors: dict, # xy, yt, xt (float32) and index, label, n_f
     if missing: raise ValueError(f"a latent shard holds the tensors {', '.join(SHARD_TENSORS)}; {', '.join(missing)} missing")
     meta = dict(format=LATENTS_FORMAT, kind='latents', shard=str(int(k)), planes=json.dumps(PLANES))
     if stats is not None: meta['stats'] = stats.to_json()
-    return _write_atomic(safetensors_bytes({n: tensors[n].contiguous() for n in SHARD_TENSORS}, metadata=meta), path)
+    data = safetensors_bytes({n: tensors[n].contiguous() for n in SHARD_TENSORS}, metadata=meta)
+    return write_atomic(path, lambda f: f.write(data))
 
 def shard_metadata(path) -> dict:
     "A shard's metadata, read from its header only: 'shard' as an int and 'stats' as a `LatentStats` (None until measured)."

@@ -27,9 +27,9 @@ from .data import collate
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'SHIPPED_MODELS', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16',
            'resolve_precision', 'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches',
-           'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'shipped_model', 'load_tokenizer', 'l2_per_video',
-           'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train', 'read_metrics',
-           'plot_metrics']
+           'write_atomic', 'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'shipped_model', 'load_tokenizer',
+           'l2_per_video', 'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train',
+           'read_metrics', 'plot_metrics']
 
 # %% ../nbs/08_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -180,13 +180,13 @@ class StepBatches(torch.utils.data.Sampler):
 # %% ../nbs/08_train.ipynb #5276a74f
 CKPT_FORMAT = 'coordtok-checkpoint-1'
 
-def save_checkpoint(obj: dict, path) -> Path:
-    "Atomically write `obj` to `path` (temporary file, fsync, rename)."
+def write_atomic(path, write) -> Path:
+    "Write a file atomically: `write(f)` fills a temporary file, which is fsynced and renamed over `path`, then the folder is fsynced."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
     try:
         with open(tmp, 'wb') as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+            write(f); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
@@ -194,6 +194,10 @@ def save_checkpoint(obj: dict, path) -> Path:
     try: os.fsync(fd)
     finally: os.close(fd)
     return path
+
+def save_checkpoint(obj: dict, path) -> Path:
+    "Atomically write `obj` to `path` (temporary file, fsync, rename)."
+    return write_atomic(path, lambda f: torch.save(obj, f))
 
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Read a checkpoint with `weights_only=True`, with a clear error for a missing or foreign file."
