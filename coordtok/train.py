@@ -217,7 +217,11 @@ SHIPPED_MODELS = ('small',)   # trained models in the package's `models/` folder
 def shipped_model(name: str = 'small') -> Path:
     "The folder of a trained model that ships with the package (`coordtok/models/<name>`, config.json + model.safetensors)."
     if name not in SHIPPED_MODELS: raise KeyError(f"no shipped model {name!r}; the package has {SHIPPED_MODELS}")
-    return Path(str(importlib.resources.files('coordtok'))) / 'models' / name
+    d = Path(str(importlib.resources.files('coordtok'))) / 'models' / name
+    if not (d / 'model.safetensors').exists():
+        raise FileNotFoundError(f"this install of coordtok has no trained {name!r} model in {d}: train one (`coordtok demo` writes "
+                                f"demo/model) and pass its folder to load_tokenizer, or put that folder's two files in {d}")
+    return d
 
 def load_tokenizer(path=None, # a training checkpoint (`last.pt`), a saved-model folder, or None: the shipped `small` model
                    device='cpu') -> CoordTok:

@@ -131,3 +131,17 @@ def test_lr_schedule():
     assert lr_at(0, c) == pytest.approx(0.1) and lr_at(9, c) == pytest.approx(1.0)
     assert lr_at(10, c) == pytest.approx(1.0) and lr_at(100, c) == pytest.approx(0.1)
     assert lr_at(55, c) == pytest.approx(0.55)
+
+
+def test_load_tokenizer_reads_a_saved_model_and_the_shipped_default(tmp_path, monkeypatch):
+    import coordtok, coordtok.train as T
+    from coordtok.tokenizer import CoordTok
+    m = CoordTok(preset('tiny'))
+    d = m.save_pretrained(tmp_path / 'small')
+    assert sorted(p.name for p in d.iterdir()) == ['config.json', 'model.safetensors']
+    got = coordtok.load_tokenizer(d)                                       # the top-level name, a saved-model folder
+    for k, v in m.state_dict().items(): assert torch.equal(v, got.state_dict()[k])
+    monkeypatch.setattr(T.importlib.resources, 'files', lambda pkg: tmp_path / 'pkg')
+    with pytest.raises(FileNotFoundError, match='coordtok demo'): coordtok.load_tokenizer()   # no model in this install
+    (tmp_path / 'pkg' / 'models').mkdir(parents=True); (tmp_path / 'small').rename(tmp_path / 'pkg' / 'models' / 'small')
+    assert coordtok.load_tokenizer().cfg == preset('tiny')                # the shipped folder, when it is there
