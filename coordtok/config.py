@@ -8,13 +8,30 @@ Docs: https://coordtok.github.io/coordtok/config.html.md"""
 from __future__ import annotations
 import math
 from dataclasses import dataclass, replace, asdict, fields
-from typing import Literal, get_args
+import types, typing
+from typing import Literal, get_args, get_origin
 
 # %% auto #0
-__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'CoordTokConfig', 'preset', 'param_counts', 'proportions',
-           'proportions_table', 'summary']
+__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'check_choices', 'CoordTokConfig', 'preset', 'param_counts',
+           'proportions', 'proportions_table', 'summary']
 
 # %% ../nbs/00_config.ipynb #96773051
+def _choices(tp) -> tuple | None:
+    "The allowed values of a `Literal[...]` annotation (also inside `X | None`), else None."
+    if get_origin(tp) is Literal: return get_args(tp)
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        for a in get_args(tp):
+            if get_origin(a) is Literal: return get_args(a) + ((None,) if type(None) in get_args(tp) else ())
+    return None
+
+def check_choices(cfg) -> None:
+    "Raise ValueError naming the field, the value and the allowed values when a `Literal` field of the dataclass `cfg` holds another value."
+    hints = typing.get_type_hints(type(cfg))
+    for f in fields(cfg):
+        allowed, v = _choices(hints.get(f.name)), getattr(cfg, f.name)
+        if allowed is not None and not any(v == a and type(v) is type(a) for a in allowed):
+            raise ValueError(f"{type(cfg).__name__}.{f.name} must be one of {allowed}, got {v!r}")
+
 PaddingMode = Literal['block', 'official']
 PosInit = Literal['normal', 'sincos']
 DecPos = Literal['table', 'axes']
@@ -43,7 +60,7 @@ class CoordTokConfig:
     padding: PaddingMode = 'block'           # 'block': padded frames are masked out; 'official': the authors' float mask
     # --- switches of ours (the defaults are the authors' model; see "A recipe that learns fast" in 08_train) ---------
     pos_init: PosInit = 'normal'             # 'normal': the authors' N(0, 1) position tables; 'sincos': tables start as shared sin-cos codes of (t, x, y)
-    query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (a fixed buffer)
+    query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (computed, not stored)
     dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
 
     def __post_init__(self):
@@ -54,9 +71,7 @@ class CoordTokConfig:
                 object.__setattr__(self, f.name, tuple(int(p) for p in v))
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
-        for name, allowed in (('padding', PaddingMode), ('pos_init', PosInit), ('dec_pos', DecPos)):
-            if getattr(self, name) not in get_args(allowed):
-                raise ValueError(f"{name} must be one of {get_args(allowed)}, got {getattr(self, name)!r}")
+        check_choices(self)
         if not isinstance(self.query_pos, bool): raise ValueError(f"query_pos must be True or False, got {self.query_pos!r}")
         size = (self.frames, self.height, self.width)
         for name, patch in (('enc_patch', self.enc_patch), ('dec_patch', self.dec_patch)):

@@ -82,10 +82,9 @@ def video_token_codes(cfg: CoordTokConfig) -> torch.Tensor:
 def query_codes(cfg: CoordTokConfig) -> torch.Tensor:
     "(Nq, enc_dim) codes of the query patches' centres on their planes' two axes, in (xy, yt, xt) token order."
     out = []
-    for (h, w), axes in zip(cfg.query_grids, ((False, True, True), (True, False, True), (True, True, False))):
-        a, b = (g.flatten() for g in torch.meshgrid(_centres(h), _centres(w), indexing='ij'))
-        z = torch.zeros_like(a)
-        t, x, y = {(False, True, True): (z, a, b), (True, False, True): (a, z, b), (True, True, False): (a, b, z)}[axes]
+    for (h, w), axes in zip(cfg.query_grids, ((False, True, True), (True, False, True), (True, True, False))):  # xy, yt, xt
+        rows_cols = iter(g.flatten() for g in torch.meshgrid(_centres(h), _centres(w), indexing='ij'))
+        t, x, y = (next(rows_cols) if on else torch.zeros(h * w) for on in axes)   # a plane's rows, then columns, in (t, x, y) order
         out.append(position_code(t, x, y, cfg.enc_dim, axes))
     return torch.cat(out)
 

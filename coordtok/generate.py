@@ -20,7 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
 
-from .config import CoordTokConfig
+from .config import CoordTokConfig, check_choices
 from .tokenizer import CoordTok
 from .sit import SiT, SiTConfig, sit_preset
 from .transport import velocity_loss, draw_noise_and_time, sample_sde, sample_ode, guided
@@ -127,6 +127,7 @@ class EncodeConfig:
     progress: bool = True               # tqdm progress bar on rank 0
 
     def __post_init__(self):
+        check_choices(self)
         for f in ('shard_size', 'batch_size', 'windows', 'stats_clips'):
             if getattr(self, f) < 1: raise ValueError(f"{f} must be positive, got {getattr(self, f)}")
         if self.n_clips is not None and self.n_clips < 1: raise ValueError(f"n_clips must be positive, got {self.n_clips}")
@@ -364,6 +365,7 @@ class SiTTrainConfig:
     progress: bool = True               # tqdm progress bar on rank 0
 
     def __post_init__(self):
+        check_choices(self)
         if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
         if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
         if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")

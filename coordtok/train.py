@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
-from .config import CoordTokConfig, preset
+from .config import CoordTokConfig, preset, check_choices
 from .tokenizer import CoordTok
 from .patches import sample_coords, sample_frames, unpatchify
 from .data import collate
@@ -45,6 +45,8 @@ class DataConfig:
     cache: bool = False                 # keep training videos in memory as 8-bit after their first read (items fixed per index)
     n_eval: int = 4                     # held-out videos scored with PSNR during training
     num_workers: int = 0                # DataLoader worker processes that decode video in parallel
+
+    def __post_init__(self): check_choices(self)
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -84,6 +86,7 @@ class TrainConfig:
     progress: bool = True               # tqdm progress bar on rank 0
 
     def __post_init__(self):
+        check_choices(self)
         if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
         if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
         if self.stage == 2 and self.lpips_weight > 0 and self.init_from is None and not self.resume:
