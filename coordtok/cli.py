@@ -22,8 +22,8 @@ from .train import TrainConfig, DataConfig, load_tokenizer, plot_metrics, read_m
 # %% auto #0
 __all__ = ['Fit', 'TOKENS_FORMAT', 'DEMO_MODEL', 'DEMO_TRAIN', 'DEMO_DATA', 'train_command', 'window_starts', 'blend_weights',
            'fit_box', 'to_model_frames', 'from_model_frames', 'weights_hash', 'tokenize_video', 'decode_windows',
-           'VideoWriter', 'write_reconstruction', 'cmd_reconstruct', 'save_tokens', 'load_tokens', 'cmd_tokenize',
-           'cmd_detokenize', 'cmd_convert_official', 'cmd_demo', 'commands', 'main']
+           'write_reconstruction', 'cmd_reconstruct', 'save_tokens', 'load_tokens', 'cmd_tokenize', 'cmd_detokenize',
+           'cmd_convert_official', 'cmd_demo', 'commands', 'main']
 
 # %% ../nbs/15_cli.ipynb #6ed2f1e1
 def _preset_from_argv(argv: list[str], default: str) -> tuple[str, list[str]]:
@@ -151,24 +151,6 @@ def decode_windows(model: CoordTok, tokens: dict, # what `tokenize_video` return
         acc[s - at:s - at + n] += rec * w[:, None, None, None]; wsum[s - at:s - at + n] += w
     if len(acc): yield at, out(acc, wsum)
 
-class VideoWriter:
-    "Frames appended in order to an H.264 file (`write_video`'s settings), opened at the first frames."
-    def __init__(self, path, fps: float, quality: int = 18): self.path, self.fps, self.quality, self.w = Path(path), fps, quality, None
-    def add(self, frames: torch.Tensor):                          # (t, H, W, 3) float in [-1, 1]
-        import imageio_ffmpeg, numpy as np
-        from coordtok.data import to_uint8
-        v = to_uint8(frames).numpy()
-        if self.w is None:
-            H, W = v.shape[1:3]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.w = imageio_ffmpeg.write_frames(str(self.path), (W, H), fps=self.fps, codec='libx264', macro_block_size=1,
-                                                 pix_fmt_out='yuv420p' if H % 2 == 0 and W % 2 == 0 else 'yuv444p',
-                                                 output_params=['-crf', str(self.quality)], ffmpeg_log_level='error')
-            self.w.send(None)
-        for f in v: self.w.send(np.ascontiguousarray(f))
-    def close(self):
-        if self.w is not None: self.w.close()
-
 def _joins(starts: list[int], overlap: int, T: int) -> list[int]:
     "Transitions t -> t+1 (by t) where one window hands over to the next: the join, and every frame of the blend."
     return sorted({t for s in starts[1:] for t in range(s - 1, min(s + overlap, T - 1))})
@@ -178,7 +160,7 @@ def write_reconstruction(model: CoordTok, tokens: dict, output, # the reconstruc
                          original=None, # the source video file (for PSNR, SSIM, the seam measure and `compare`)
                          chunk: int | None = None, device='cpu') -> dict:
     "Decode the windows and write the video; with `original`, also PSNR, SSIM and the seam D at the window joins (8-bit levels)."
-    from coordtok.data import read_video
+    from coordtok.data import read_video, VideoWriter
     from coordtok.metrics import video_psnr, video_ssim
     from coordtok.evaluate import frame_changes
     from coordtok.visualize import side_by_side

@@ -18,9 +18,9 @@ from .config import CoordTokConfig
 
 # %% auto #0
 __all__ = ['VIDEO_EXTENSIONS', 'SCENE_STYLES', 'to_float', 'to_uint8', 'resize_crop', 'VideoReadError', 'video_info',
-           'read_video', 'write_video', 'check_clip', 'draw_scene', 'render_scene', 'synthetic_video', 'pad_clip',
-           'SyntheticVideos', 'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'CachedVideos', 'collate',
-           'EpochSampler', 'make_loader', 'infinite']
+           'read_video', 'VideoWriter', 'write_video', 'check_clip', 'draw_scene', 'render_scene', 'synthetic_video',
+           'pad_clip', 'SyntheticVideos', 'VideoSkipWarning', 'VideoFolder', 'ucf101', 'get_dataset', 'CachedVideos',
+           'collate', 'EpochSampler', 'make_loader', 'infinite']
 
 # %% ../nbs/01_data.ipynb #21553f73
 def to_float(video) -> torch.Tensor:
@@ -123,23 +123,35 @@ def read_video(path, # any video file FFmpeg can decode
     stop = n if frames is None else min(n, start + frames)
     return resize_crop(_decode(vr, path, list(range(start, stop))), size, crop)
 
+class VideoWriter:
+    "An H.264 file written batch after batch of frames (for videos too long to hold); `write_video` writes a whole one."
+    def __init__(self, path, # output file; the extension picks the container (.mp4 recommended)
+                 fps: float = 25.0, quality: int = 18): # x264 CRF: 0 lossless .. 51 worst
+        self.path, self.fps, self.quality, self.w = Path(path), fps, quality, None
+    def add(self, frames):   # (t, H, W, 3) float in [-1, 1] or uint8; the first batch fixes the size
+        v = torch.as_tensor(frames)
+        v = (v if v.dtype == torch.uint8 else to_uint8(v)).cpu().numpy()
+        if v.ndim != 4 or v.shape[-1] != 3: raise ValueError(f"expected frames (T, H, W, 3), got {v.shape}")
+        if self.w is None:
+            import imageio_ffmpeg
+            H, W = v.shape[1:3]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pix = 'yuv420p' if H % 2 == 0 and W % 2 == 0 else 'yuv444p'  # 4:2:0 needs even sides
+            self.w = imageio_ffmpeg.write_frames(str(self.path), (W, H), fps=self.fps, codec='libx264', pix_fmt_out=pix,
+                                                 macro_block_size=1, output_params=['-crf', str(self.quality)], ffmpeg_log_level='error')
+            self.w.send(None)
+        for frame in v: self.w.send(np.ascontiguousarray(frame))
+    def close(self):
+        if self.w is not None: self.w.close()
+
 def write_video(path, # output file; the extension picks the container (.mp4 recommended)
                 video, # (T, H, W, 3) float in [-1, 1] or uint8
                 fps: float = 25.0, quality: int = 18, # x264 CRF: 0 lossless .. 51 worst
                ) -> Path:
     "Write a video with ffmpeg (H.264) and return its path."
-    import imageio_ffmpeg
-    v = torch.as_tensor(video)
-    v = (v if v.dtype == torch.uint8 else to_uint8(v)).cpu().numpy()
-    if v.ndim != 4 or v.shape[-1] != 3: raise ValueError(f"expected a video (T, H, W, 3), got {v.shape}")
-    T, H, W, _ = v.shape
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pix = 'yuv420p' if H % 2 == 0 and W % 2 == 0 else 'yuv444p'  # 4:2:0 needs even sides
-    w = imageio_ffmpeg.write_frames(str(path), (W, H), fps=fps, codec='libx264', pix_fmt_out=pix, macro_block_size=1,
-                                    output_params=['-crf', str(quality)], ffmpeg_log_level='error')
-    w.send(None)
-    for frame in v: w.send(np.ascontiguousarray(frame))
-    w.close()
+    w = VideoWriter(path, fps, quality)
+    try: w.add(video)
+    finally: w.close()
     return Path(path)
 
 # %% ../nbs/01_data.ipynb #89f9e5f4
