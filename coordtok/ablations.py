@@ -14,7 +14,8 @@ from typing import Sequence
 
 import torch
 
-from .config import CoordTokConfig, preset, param_counts
+from .config import CoordTokConfig, preset
+from .tokenizer import param_counts
 from .train import train, TrainConfig, DataConfig
 from .data import SyntheticVideos, CachedVideos
 from .metrics import ReconstructionMetrics, lpips_net

@@ -12,8 +12,8 @@ import types, typing
 from typing import Literal, get_args, get_origin
 
 # %% auto #0
-__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'check_choices', 'CoordTokConfig', 'preset', 'param_counts',
-           'proportions', 'proportions_table', 'summary']
+__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'check_choices', 'CoordTokConfig', 'preset', 'proportions',
+           'proportions_table', 'summary']
 
 # %% ../nbs/00_config.ipynb #96773051
 def _choices(tp) -> tuple | None:
@@ -62,6 +62,7 @@ class CoordTokConfig:
     pos_init: PosInit = 'normal'             # 'normal': the authors' N(0, 1) position tables; 'sincos': tables start as shared sin-cos codes of (t, x, y)
     query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (computed, not stored)
     dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
+    cross_bias: float = 0.0                  # locality prior of the cross-attention: logits fall by cross_bias x (distance in query patches)^2; 0: none (the authors')
 
     def __post_init__(self):
         for f in fields(self):
@@ -69,6 +70,9 @@ class CoordTokConfig:
             if f.name in ('enc_patch', 'dec_patch'):
                 if len(v) != 3 or any(int(p) < 1 for p in v): raise ValueError(f"{f.name} must be three positive ints, got {v}")
                 object.__setattr__(self, f.name, tuple(int(p) for p in v))
+            elif f.name == 'cross_bias':
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < float('inf'):
+                    raise ValueError(f"cross_bias must be a finite number >= 0 (0: no locality bias), got {v!r}")
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
         check_choices(self)
@@ -147,11 +151,12 @@ PRESETS: dict[str, CoordTokConfig] = {
                           latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=4,
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
     # `coordtok demo`'s model: the paper's proportions at 128 frames of 64x64 (see "Scaling the paper down" below),
-    # with the switches of our small-scale recipe (08_train): shared sin-cos position codes and per-axis decoder positions
+    # with the switches of our small-scale recipe (08_train): shared sin-cos position codes, per-axis decoder positions
+    # and a locality prior in the cross-attention
     'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(4, 16, 16), dec_patch=(1, 4, 4),
                             latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
                             enc_dim=224, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
-                            pos_init='sincos', query_pos=True, dec_pos='axes'),
+                            pos_init='sincos', query_pos=True, dec_pos='axes', cross_bias=2.0),
 }
 
 def preset(name: str, # a key of `PRESETS`
@@ -161,16 +166,6 @@ def preset(name: str, # a key of `PRESETS`
     return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
 
 # %% ../nbs/00_config.ipynb #ceff7599
-def param_counts(cfg: CoordTokConfig) -> dict[str, int]:
-    "Parameters per module of the tokenizer `cfg` describes, counted on the meta device."
-    import torch
-    from coordtok.tokenizer import CoordTok  # late import: the model is defined in a later notebook
-    with torch.device('meta'): m = CoordTok(cfg)
-    n = lambda mod: sum(p.numel() for p in mod.parameters())
-    out = {'encoder': n(m.encoder.video), 'cross-self encoder': n(m.encoder) - n(m.encoder.video), 'decoder': n(m.decoder)}
-    out['total'] = n(m)
-    return out
-
 def proportions(cfg: CoordTokConfig) -> dict[str, float]:
     "The ratios a scaled-down model should share with the paper's (printed beside it by `proportions_table`)."
     return {'tokens': cfg.n_tokens,
@@ -188,12 +183,10 @@ def proportions_table(names=('coordtok-L', 'small', 'cpu', 'tiny')) -> str:
     return '\n'.join(lines + [f"| `{n}` | " + ' | '.join(fmt(r[k]) for k in keys) + ' |' for n, r in rows.items()])
 
 def summary(cfg: CoordTokConfig, name: str = '') -> str:
-    "One line per fact: tokens, compression and parameters per module."
-    p = param_counts(cfg)
+    "The shapes in two lines: video, planes, tokens, compression, queries and decodable patches (`tokenizer.param_counts` counts the weights)."
     (t, h, w), (ht, hx, hy) = cfg.video_shape, cfg.dec_patch
     lines = [f"{name or 'CoordTok'}: video {t}x{h}x{w}, planes xy {cfg.latent_xy}x{cfg.latent_xy}, "
              f"yt/xt {cfg.latent_t}x{cfg.latent_xy}, C={cfg.channels}",
              f"  tokens {cfg.n_tokens} (x{cfg.channels} channels), compression {cfg.compression:.1f}x, "
-             f"{cfg.n_queries} query tokens, {cfg.n_patches} decodable {ht}x{hx}x{hy} patches",
-             '  params: ' + ', '.join(f"{k} {v/1e6:.1f}M" for k, v in p.items())]
+             f"{cfg.n_queries} query tokens, {cfg.n_patches} decodable {ht}x{hx}x{hy} patches"]
     return '\n'.join(lines)

@@ -15,11 +15,12 @@ from typing import Literal
 
 import torch
 
-from .config import CoordTokConfig, preset, param_counts
+from .config import CoordTokConfig, preset
+from .tokenizer import param_counts
 from .tokenizer import CoordTok
 from .patches import sample_coords, grid_coords, patchify
 from .train import autocast, l2_per_video, resolve_precision
-from .bench import count_flops, _hwm_bytes, _reset_hwm
+from .bench import count_flops, peak_rss_bytes, reset_peak_rss
 
 # %% auto #0
 __all__ = ['StepMode', 'COST_MODELS', 'step_targets', 'training_step', 'step_flops', 'measure_step', 'step_cost',
@@ -94,7 +95,7 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
     training_step(*w[:2], *w[2:], 256, prec); del w
     gc.collect(); _trim(); _sync(dev)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev); floor = torch.cuda.memory_allocated(dev)
-    else: floor = _rss(); _reset_hwm()   # restart the kernel's peak-RSS mark here: ru_maxrss would carry a forking parent's peak
+    else: floor = _rss(); reset_peak_rss()   # restart the kernel's peak-RSS mark here: ru_maxrss would carry a forking parent's peak
     out = dict(T=T, mode=mode, batch=batch, chunk=chunk, precision=prec, device=str(dev))
     try:
         model, opt, video, coords, targets = _build(c, mode, batch, n_coords, seed, dev)
@@ -105,7 +106,7 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
         else: step()
         _sync(dev); out['seconds'] = time.perf_counter() - t0
         if dev.type == 'cuda': peak = torch.cuda.max_memory_allocated(dev)
-        else: peak = _hwm_bytes() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
+        else: peak = peak_rss_bytes() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
         out.update(memory=peak - floor, floor=floor, method=('CUDA max_memory_allocated' if dev.type == 'cuda' else
                                                               'peak RSS (VmHWM, reset at the floor) of a fresh process minus its warmed-up floor'))
     except torch.cuda.OutOfMemoryError:

@@ -11,11 +11,11 @@ import torch
 import torch.nn as nn
 from .config import CoordTokConfig
 from .layers import Block, CrossSelfBlock, PatchEmbed2D, PatchEmbed3D
-from .patches import _n_frames
+from .patches import valid_frames
 
 # %% auto #0
 __all__ = ['PLANES', 'VideoEncoder', 'padding_mask', 'sincos', 'axis_widths', 'position_code', 'video_token_codes', 'query_codes',
-           'tokens_to_plane', 'TriplaneEncoder']
+           'locality_bias', 'tokens_to_plane', 'TriplaneEncoder']
 
 # %% ../nbs/04_encoder.ipynb #a92006bd
 class VideoEncoder(nn.Module):
@@ -88,6 +88,17 @@ def query_codes(cfg: CoordTokConfig) -> torch.Tensor:
         out.append(position_code(t, x, y, cfg.enc_dim, axes))
     return torch.cat(out)
 
+# %% ../nbs/04_encoder.ipynb #d5a70781
+def locality_bias(cfg: CoordTokConfig) -> torch.Tensor | None:
+    "(Nq, Nv) cross-attention logit bias -cross_bias * (distance in query patches)^2 along each query's plane axes; None when cross_bias is 0."
+    if not cfg.cross_bias: return None
+    tok = [g.flatten() for g in torch.meshgrid(*(_centres(n) for n in cfg.enc_grid), indexing='ij')]   # tubelet centres (t, x, y)
+    rows = []
+    for (h, w), (a, b) in zip(cfg.query_grids, ((1, 2), (0, 2), (0, 1))):   # the (row, column) axes of xy, yt, xt
+        r, c = (g.flatten() for g in torch.meshgrid(_centres(h), _centres(w), indexing='ij'))
+        rows.append(((r[:, None] - tok[a][None]) * h) ** 2 + ((c[:, None] - tok[b][None]) * w) ** 2)
+    return -cfg.cross_bias * torch.cat(rows)
+
 # %% ../nbs/04_encoder.ipynb #1afe4f5e
 PLANES = ('xy', 'yt', 'xt')
 
@@ -120,7 +131,7 @@ class TriplaneEncoder(nn.Module):
         cfg, B = self.cfg, video.shape[0]
         if tuple(video.shape[1:]) != (*cfg.video_shape, 3):
             raise ValueError(f"expected videos (B, {cfg.frames}, {cfg.height}, {cfg.width}, 3), got {tuple(video.shape)}")
-        n = _n_frames(n_frames, B, cfg.frames, video.device)
+        n = valid_frames(n_frames, B, cfg.frames, video.device)
         mask = None
         if (n < cfg.frames).any():
             mask = padding_mask(n, cfg)                                            # (B, Nv)
@@ -133,7 +144,9 @@ class TriplaneEncoder(nn.Module):
         q = torch.cat([getattr(self, f'embed_{p}')(getattr(self, f'query_{p}')).expand(B, -1, -1) for p in PLANES], 1)  # (B, Nq, D)
         if cfg.query_pos:   # where each query's cells are: a fixed code (48 x 224 numbers), not a weight
             q = q + query_codes(cfg).to(q.device, q.dtype)
-        for blk in self.blocks: q = blk(q, feats, mask)                       # (B, Nq, D)
+        bias = locality_bias(cfg)                                             # (Nq, Nv) or None
+        if bias is not None: bias = bias.to(q.device)
+        for blk in self.blocks: q = blk(q, feats, mask, bias)                 # (B, Nq, D)
         q = self.norm(q)
         planes, start = [], 0
         for p, (h, w) in zip(PLANES, cfg.query_grids):

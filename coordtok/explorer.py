@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 from .config import CoordTokConfig
 from .tokenizer import CoordTok
+from .encoder import PLANES
 from .patches import grid_coords, unpatchify
 from .triplane import sample_triplane
 from .visualize import side_by_side, planes_to_rgb
@@ -19,15 +20,15 @@ from .data import SyntheticVideos, read_video, pad_clip, to_float
 from .metrics import frame_psnr
 
 # %% auto #0
-__all__ = ['PlaneMode', 'PLANES', 'PLANE_AXES', 'as_model', 'load_video', 'encode_video', 'reconstruct_video', 'frame_panel',
+__all__ = ['PlaneMode', 'PLANE_AXES', 'as_model', 'load_video', 'encode_video', 'reconstruct_video', 'frame_panel',
            'plane_images', 'pixel_to_coord', 'lookup_point', 'subset_index', 'decode_subset', 'subset_stats',
            'subset_panel', 'plot_psnr', 'draw_planes', 'draw_point', 'plot_features', 'to_png', 'Explorer', 'explorer']
 
 # %% ../nbs/24_explorer.ipynb #34c6f524
-def as_model(model: CoordTok | str | Path, # a tokenizer, or the path of a training checkpoint (`coordtok.train`)
+def as_model(model: CoordTok | str | Path | None = None, # a tokenizer, a training checkpoint or saved-model folder; None: the shipped model
              device='cpu') -> CoordTok:
-    "The tokenizer to explore, in eval mode: `model` itself, or the one stored in a checkpoint."
-    if isinstance(model, (str, Path)):
+    "The tokenizer to explore, in eval mode: `model` itself, the one stored at a path, or (None) the trained `small` model of the package."
+    if model is None or isinstance(model, (str, Path)):
         from coordtok.train import load_tokenizer   # late import: training pulls in the data loaders
         return load_tokenizer(model, device)
     if not isinstance(model, CoordTok): raise TypeError(f"expected a CoordTok or a checkpoint path, got {type(model).__name__}")
@@ -96,7 +97,6 @@ def frame_panel(video: torch.Tensor, recon: torch.Tensor, # (T, H, W, 3) in [-1,
 
 # %% ../nbs/24_explorer.ipynb #af83a0c0
 PlaneMode = Literal['pca', 'channel']
-PLANES = ('xy', 'yt', 'xt')
 PLANE_AXES = {'xy': ('x', 'y'), 'yt': ('t', 'y'), 'xt': ('t', 'x')}   # (rows, columns) of each plane
 
 def plane_images(planes, # (xy, yt, xt), each (1, C, R1, R2) or (C, R1, R2)
@@ -257,7 +257,7 @@ def to_png(image, # (H, W, 3) tensor in [0, 1], or a matplotlib figure
 # %% ../nbs/24_explorer.ipynb #4ed3d93d
 class Explorer:
     "A model and a clip, encoded and reconstructed once; every view is computed from them by the functions above."
-    def __init__(self, model: CoordTok | str | Path, # a tokenizer or a checkpoint path
+    def __init__(self, model: CoordTok | str | Path | None = None, # a tokenizer, a checkpoint or saved-model path; None: the shipped model
                  video=0, # anything `load_video` takes
                  dataset=None, # where an item number is looked up (None: `SyntheticVideos`)
                  chunk: int | None = None, # patches per decoder pass for whole clips
@@ -321,7 +321,7 @@ def _features_html(feats: torch.Tensor, C: int) -> str:
                    for i, name in enumerate(PLANES))
     return f"<table style='font-family:monospace;font-size:12px'>{rows}</table>"
 
-def explorer(model: CoordTok | str | Path, # a tokenizer or a checkpoint path
+def explorer(model: CoordTok | str | Path | None = None, # a tokenizer, a checkpoint or saved-model path; None: the shipped model
              video=0, # anything `load_video` takes
              dataset=None, # where an item number is looked up (None: `SyntheticVideos`)
              chunk: int | None = None, # patches per decoder pass for whole clips

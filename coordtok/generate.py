@@ -22,24 +22,23 @@ from tqdm.auto import tqdm
 
 from .config import CoordTokConfig, check_choices
 from .tokenizer import CoordTok
+from .encoder import PLANES
 from .sit import SiT, SiTConfig, sit_preset
 from .transport import velocity_loss, draw_noise_and_time, sample_sde, sample_ode, guided
 from .train import (DataConfig, Dist, setup_distributed, resolve_precision, autocast, mix_seed, global_batch, shard,
                     PositionedItems, StepBatches, save_checkpoint, load_checkpoint, config_from_dict, load_tokenizer,
-                    build_datasets, NonFiniteLoss, CKPT_FORMAT, _rng_state, write_atomic)
+                    build_datasets, NonFiniteLoss, CKPT_FORMAT, rng_state, write_atomic)
 from .data import collate
 
 # %% auto #0
-__all__ = ['PLANES', 'LATENTS_FORMAT', 'SHARD_TENSORS', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_moments',
-           'pooled_stats', 'normalize', 'denormalize', 'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path',
-           'save_shard', 'shard_metadata', 'read_shard', 'stamp_stats', 'frozen', 'encode_batch', 'encode_latents',
-           'shard_stats', 'load_latents', 'measure_stats', 'update_ema', 'make_ema', 'SiTTrainConfig', 'check_planes',
-           'step_noise', 'train_sit', 'sit_from_checkpoint', 'load_sit', 'video_noise', 'generate', 'cmd_encode',
-           'cmd_train_sit', 'video_grid', 'cmd_sample', 'read_latent_stats']
+__all__ = ['LATENTS_FORMAT', 'SHARD_TENSORS', 'Sampler', 'LatentStats', 'plane_moments', 'stats_from_moments', 'pooled_stats',
+           'normalize', 'denormalize', 'EncodeConfig', 'WindowedClips', 'stats_indices', 'shard_path', 'save_shard',
+           'shard_metadata', 'read_shard', 'stamp_stats', 'frozen', 'encode_batch', 'encode_latents', 'shard_stats',
+           'load_latents', 'measure_stats', 'update_ema', 'make_ema', 'SiTTrainConfig', 'check_planes', 'step_noise',
+           'train_sit', 'sit_from_checkpoint', 'load_sit', 'video_noise', 'generate', 'cmd_encode', 'cmd_train_sit',
+           'video_grid', 'cmd_sample', 'read_latent_stats']
 
 # %% ../nbs/14_generate.ipynb #beea927f
-PLANES = ('xy', 'yt', 'xt')
-
 @dataclass(frozen=True, eq=False)
 class LatentStats:
     "Per-plane, per-channel mean and std of a tokenizer's triplanes, rows in (xy, yt, xt) order."
@@ -265,6 +264,7 @@ def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coo
     stats = shard_stats(out, cfg.stats_clips, cfg.seed, env)
     stamped = sum(stamp_stats(shard_path(out, k), stats) for k in mine)   # each rank writes the stats into the shards it wrote
     _barrier(env)
+    env.close()                                                    # the process group goes before the interpreter does
     return dict(out_dir=str(out), n_clips=n_total, n_shards=K, written=len(todo), skipped=len(mine) - len(todo), stamped=stamped,
                 stats=stats)
 
@@ -466,7 +466,7 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
         if env.main:
             ck = {'format': CKPT_FORMAT, 'kind': 'sit', 'model': model.state_dict(), 'ema': ema.state_dict(),
                   'optimizer': opt.state_dict(), 'scaler': scaler.state_dict() if scaler.is_enabled() else {}, 'step': step,
-                  'rng': _rng_state(dev), 'config': configs, 'stats': stats.to_dict(),
+                  'rng': rng_state(dev), 'config': configs, 'stats': stats.to_dict(),
                   'tokenizer': asdict(tok_cfg), 'tokenizer_checkpoint': str(tok_path)}
             save_checkpoint(ck, ckpt_path)
             if cfg.keep_every and step % cfg.keep_every == 0: save_checkpoint(ck, out / f'step-{step:07d}.pt')
@@ -512,6 +512,7 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
     finally:
         bar.close()
         if log: log.close()
+        env.close()
     return dict(step=step, loss=last_loss, checkpoint=str(ckpt_path), minutes=(time.time() - t0) / 60, model=model, ema=ema, stats=stats)
 
 def sit_from_checkpoint(ck: dict, # a SiT training checkpoint, as `load_checkpoint` returns it

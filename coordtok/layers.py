@@ -54,11 +54,18 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(ctx_dim or dim, 2 * dim, bias=bias)
         self.proj = nn.Linear(dim, dim, bias=bias)
 
-    def forward(self, x: torch.Tensor, ctx: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
+                bias: torch.Tensor | None = None, # (N, M) fixed logit bias added for every head and video (None: none)
+               ) -> torch.Tensor:
         (B, N, D), M, h = x.shape, ctx.shape[1], self.heads
         q = self.q(x).view(B, N, h, D // h).transpose(1, 2)                                 # (B, h, N, d)
         k, v = self.kv(ctx).view(B, M, 2, h, D // h).permute(2, 0, 3, 1, 4)                  # 2 x (B, h, M, d)
         mask = sdpa_mask(key_padding_mask)
+        if bias is not None:                                # one float mask: the bias, with blocked keys at -inf
+            bias = bias.to(q.dtype)
+            if mask is None: mask = bias
+            elif mask.dtype == torch.bool: mask = bias.masked_fill(~mask, float('-inf'))   # (B, 1, N, M)
+            else: mask = mask.to(q.dtype) + bias
         if mask is not None and mask.is_floating_point(): mask = mask.to(q.dtype)
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)                          # (B, h, N, d)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))                                   # (B, N, D)
@@ -95,8 +102,9 @@ class CrossSelfBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim, eps=eps)
         self.mlp = MLP(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor, ctx: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.cross(self.norm1(x), ctx, key_padding_mask)  # (B, Nq, D): read the video
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.cross(self.norm1(x), ctx, key_padding_mask, bias)  # (B, Nq, D): read the video
         x = x + self.attn(self.norm2(x))                          # (B, Nq, D): queries talk to each other
         return x + self.mlp(self.norm3(x))                        # (B, Nq, D)
 

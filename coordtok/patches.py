@@ -10,7 +10,8 @@ import math
 import torch
 
 # %% auto #0
-__all__ = ['grid_coords', 'coords_to_index', 'patchify', 'unpatchify', 'gather_patches', 'sample_coords', 'sample_frames']
+__all__ = ['grid_coords', 'coords_to_index', 'patchify', 'unpatchify', 'random_keys', 'valid_frames', 'gather_patches',
+           'sample_coords', 'sample_frames']
 
 # %% ../nbs/02_patches.ipynb #11680f37
 def grid_coords(grid: tuple[int, int, int], # patches per axis (t, x, y)
@@ -40,14 +41,14 @@ def unpatchify(patches: torch.Tensor, # (B, Nt*Nx*Ny, pt*px*py*3), row-major ove
     return x.reshape(B, nt * pt, nx * px, ny * py, 3)
 
 # %% ../nbs/02_patches.ipynb #4f4ee858
-def _rand(B: int, n: int, generator, device) -> torch.Tensor:
+def random_keys(B: int, n: int, generator, device) -> torch.Tensor:
     "(B, n) uniform keys; `generator` is one generator for the batch or a list with one per video (so that a video's draw does not depend on its batch-mates)."
     if isinstance(generator, (list, tuple)):
         if len(generator) != B: raise ValueError(f"{len(generator)} generators for a batch of {B} videos")
         return torch.stack([torch.rand(n, generator=g, device=g.device) for g in generator]).to(device)
     return torch.rand(B, n, generator=generator, device=generator.device if generator is not None else device).to(device)
 
-def _n_frames(n_frames, B: int, T: int, device) -> torch.Tensor:
+def valid_frames(n_frames, B: int, T: int, device) -> torch.Tensor:
     "Valid frame counts as a (B,) long tensor (None means all T), checked to lie in 1..T."
     if n_frames is None: return torch.full((B,), T, device=device, dtype=torch.long)
     n = torch.as_tensor(n_frames, device=device).reshape(-1).long()
@@ -79,9 +80,9 @@ def sample_coords(video: torch.Tensor, # (B, T, H, W, 3)
     (B, T, H, W, _), (pt, px, py) = video.shape, patch
     grid = (T // pt, H // px, W // py)
     per_t, total = grid[1] * grid[2], math.prod(grid)
-    n_valid = (_n_frames(n_frames, B, T, video.device) // pt) * per_t        # (B,) valid patches: a prefix
+    n_valid = (valid_frames(n_frames, B, T, video.device) // pt) * per_t        # (B,) valid patches: a prefix
     if (n_valid < n).any(): raise ValueError(f"asked for {n} coordinates but a video has only {int(n_valid.min())} valid patches")
-    keys = _rand(B, total, generator, video.device)
+    keys = random_keys(B, total, generator, video.device)
     keys.masked_fill_(torch.arange(total, device=video.device) >= n_valid[:, None], -1.0)
     flat = keys.topk(n, dim=1, sorted=False).indices.sort(dim=1).values       # (B, n), in memory order: a faster gather
     index = torch.stack([flat // per_t, flat // grid[2] % grid[1], flat % grid[2]], -1)
@@ -98,9 +99,9 @@ def sample_frames(video: torch.Tensor, # (B, T, H, W, 3)
     "Stage-2 sampler: `k` distinct random temporal patches per video -> coords (B, k*Nx*Ny, 3), targets (B, k*Nx*Ny, P)."
     (B, T, H, W, _), (pt, px, py) = video.shape, patch
     grid = (T // pt, H // px, W // py)
-    t_valid = _n_frames(n_frames, B, T, video.device) // pt
+    t_valid = valid_frames(n_frames, B, T, video.device) // pt
     if (t_valid < k).any(): raise ValueError(f"asked for {k} frames but a video has only {int(t_valid.min())} valid temporal patches")
-    keys = _rand(B, grid[0], generator, video.device)
+    keys = random_keys(B, grid[0], generator, video.device)
     keys.masked_fill_(torch.arange(grid[0], device=video.device) >= t_valid[:, None], -1.0)
     t = keys.topk(k, dim=1).indices.sort(dim=1).values                        # (B, k)
     xy = torch.stack(torch.meshgrid(torch.arange(grid[1], device=video.device),

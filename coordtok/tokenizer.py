@@ -16,12 +16,12 @@ from .config import CoordTokConfig
 from .layers import Block
 from .encoder import TriplaneEncoder, position_code, video_token_codes
 from .triplane import sample_triplane
-from .patches import grid_coords, coords_to_index, unpatchify, _n_frames
+from .patches import grid_coords, coords_to_index, unpatchify, valid_frames
 
 # %% auto #0
 __all__ = ['VIDEO_CONTRACT', 'PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'check_video', 'check_triplane',
-           'frame_indices', 'patch_box', 'CoordTok', 'save_model_dir', 'resolve_pretrained', 'read_model_dir',
-           'model_from_state_dict']
+           'frame_indices', 'patch_box', 'CoordTok', 'param_counts', 'save_model_dir', 'resolve_pretrained',
+           'read_model_dir', 'model_from_state_dict']
 
 # %% ../nbs/06_tokenizer.ipynb #445d8f24
 class CoordDecoder(nn.Module):
@@ -241,6 +241,15 @@ class CoordTok(nn.Module):
         clip = unpatchify(patches, (len(tp), len(ix), len(iy)), cfg.dec_patch)      # (B, len(tp)*pt, h, w, 3)
         pos = torch.searchsorted(tp, f // pt) * pt + f % pt                          # where each asked frame sits in `clip`
         return clip[:, pos.to(dev)]
+
+# %% ../nbs/06_tokenizer.ipynb #0647f0df
+def param_counts(cfg: CoordTokConfig) -> dict[str, int]:
+    "Parameters per module of the tokenizer `cfg` describes, counted on the meta device."
+    with torch.device('meta'): m = CoordTok(cfg)
+    n = lambda mod: sum(p.numel() for p in mod.parameters())
+    out = {'encoder': n(m.encoder.video), 'cross-self encoder': n(m.encoder) - n(m.encoder.video), 'decoder': n(m.decoder)}
+    out['total'] = n(m)
+    return out
 
 # %% ../nbs/06_tokenizer.ipynb #070e8e05
 PRETRAINED_FORMAT = 'coordtok-pretrained-1'

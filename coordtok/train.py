@@ -28,8 +28,8 @@ from .data import collate
 __all__ = ['CKPT_FORMAT', 'SHIPPED_MODELS', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16',
            'resolve_precision', 'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches',
            'write_atomic', 'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'shipped_model', 'load_tokenizer',
-           'l2_per_video', 'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'build_datasets', 'train',
-           'read_metrics', 'plot_metrics']
+           'l2_per_video', 'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'rng_state',
+           'build_datasets', 'train', 'read_metrics', 'plot_metrics']
 
 # %% ../nbs/08_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -100,8 +100,13 @@ class Dist:
     world: int = 1
     local_rank: int = 0
     device: torch.device = torch.device('cpu')
+    owns_group: bool = False   # True when `setup_distributed` created the process group (so `close` destroys it)
     @property
     def main(self) -> bool: return self.rank == 0
+    def close(self):
+        "Destroy the process group this job created: a gloo group left alive at exit can abort the process (SIGABRT)."
+        if self.owns_group and dist.is_initialized(): dist.destroy_process_group()
+        self.owns_group = False
 
 def setup_distributed(device: str = 'auto') -> Dist:
     "Join the process group when launched by torchrun (NCCL on GPUs, gloo on CPUs); pick this rank's device."
@@ -113,9 +118,9 @@ def setup_distributed(device: str = 'auto') -> Dist:
         torch.cuda.set_device(dev)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
-    return Dist(rank, world, local, dev)
+    owns = world > 1 and not dist.is_initialized()
+    if owns: dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    return Dist(rank, world, local, dev, owns)
 
 def cpu_has_bf16() -> bool:
     "Whether this CPU computes bfloat16 natively (AVX512-BF16 / AMX); elsewhere CPU autocast to bf16 is slow."
@@ -268,7 +273,7 @@ def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
     scale = {'decoder': cfg.decoder_lr_scale, 'planes': cfg.plane_lr_scale, 'rest': 1.0}
     return [dict(params=ps, name=k, lr_scale=scale[k], lr=cfg.lr * scale[k]) for k, ps in groups.items() if ps]
 
-def _rng_state(device) -> dict:
+def rng_state(device) -> dict:
     st = {'torch': torch.get_rng_state()}
     if device.type == 'cuda': st['cuda'] = torch.cuda.get_rng_state(device)
     return st
@@ -352,7 +357,7 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
         if env.main:
             save_checkpoint({'format': CKPT_FORMAT, 'kind': 'tokenizer', 'model': model.state_dict(), 'optimizer': opt.state_dict(),
                              'scaler': scaler.state_dict() if scaler.is_enabled() else {}, 'step': step,
-                             'rng': _rng_state(dev), 'config': configs}, ckpt_path)
+                             'rng': rng_state(dev), 'config': configs}, ckpt_path)
         if env.world > 1: dist.barrier()
 
     def write(rec: dict):
@@ -412,6 +417,8 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
     finally:
         bar.close()
         if log: log.close()
+        del batches, loader                      # loader workers exit before the process group goes
+        env.close()
     return dict(step=step, loss=last_loss, held_out_psnr=psnr, checkpoint=str(ckpt_path), minutes=(time.time() - t0) / 60, model=model)
 
 # %% ../nbs/08_train.ipynb #71ac71ec

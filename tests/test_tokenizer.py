@@ -123,7 +123,7 @@ def test_chunked_reconstruction_equals_one_pass_per_chunk():
 
 
 def test_large_preset_parameter_count():
-    from coordtok.config import param_counts
+    from coordtok.tokenizer import param_counts
     p = param_counts(preset('coordtok-L'))
     assert round(p['total'] / 1e5) == 8534
     assert round((p['encoder'] + p['cross-self encoder']) / 1e6) == 517
