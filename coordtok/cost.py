@@ -16,8 +16,7 @@ from typing import Literal
 import torch
 
 from .config import CoordTokConfig, preset
-from .tokenizer import param_counts
-from .tokenizer import CoordTok
+from .tokenizer import CoordTok, param_counts
 from .patches import sample_coords, grid_coords, patchify
 from .train import autocast, l2_per_video, resolve_precision
 from .bench import count_flops, peak_rss_bytes, reset_peak_rss

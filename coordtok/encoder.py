@@ -74,10 +74,13 @@ def position_code(t, x, y, # (N,) each, in [0, 1]
 
 def _centres(n: int) -> torch.Tensor: return (torch.arange(n, dtype=torch.float32) + 0.5) / n   # cells of [0, 1]
 
+def _token_centres(cfg: CoordTokConfig) -> list[torch.Tensor]:
+    "The tubelets' centres (t, x, y), each (Nv,), in the encoder's (t, h, w) token order."
+    return [g.flatten() for g in torch.meshgrid(*(_centres(n) for n in cfg.enc_grid), indexing='ij')]
+
 def video_token_codes(cfg: CoordTokConfig) -> torch.Tensor:
     "(Nv, enc_dim) codes of the tubelets' centres, in the encoder's (t, h, w) token order."
-    t, x, y = torch.meshgrid(*(_centres(n) for n in cfg.enc_grid), indexing='ij')
-    return position_code(t.flatten(), x.flatten(), y.flatten(), cfg.enc_dim)
+    return position_code(*_token_centres(cfg), cfg.enc_dim)
 
 def query_codes(cfg: CoordTokConfig) -> torch.Tensor:
     "(Nq, enc_dim) codes of the query patches' centres on their planes' two axes, in (xy, yt, xt) token order."
@@ -92,7 +95,7 @@ def query_codes(cfg: CoordTokConfig) -> torch.Tensor:
 def locality_bias(cfg: CoordTokConfig) -> torch.Tensor | None:
     "(Nq, Nv) cross-attention logit bias -cross_bias * (distance in query patches)^2 along each query's plane axes; None when cross_bias is 0."
     if not cfg.cross_bias: return None
-    tok = [g.flatten() for g in torch.meshgrid(*(_centres(n) for n in cfg.enc_grid), indexing='ij')]   # tubelet centres (t, x, y)
+    tok = _token_centres(cfg)                                               # (t, x, y) of every tubelet
     rows = []
     for (h, w), (a, b) in zip(cfg.query_grids, ((1, 2), (0, 2), (0, 1))):   # the (row, column) axes of xy, yt, xt
         r, c = (g.flatten() for g in torch.meshgrid(_centres(h), _centres(w), indexing='ij'))

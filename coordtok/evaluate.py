@@ -267,7 +267,6 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
             ) -> dict:
     "Evaluate a tokenizer's reconstructions (PSNR, SSIM, LPIPS, rFVD on whole and 16-frame clips); writes OUT/results.{json,md}."
     t0 = time.time()
-    was_distributed = dist.is_available() and dist.is_initialized()
     env = setup_distributed(device)
     try:
         model = load_tokenizer(checkpoint, env.device)
@@ -298,7 +297,7 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
             print(table)
         return results
     finally:
-        if env.world > 1 and not was_distributed and dist.is_initialized(): dist.destroy_process_group()
+        env.close()   # destroys the process group only if setup_distributed created it
 
 # %% ../nbs/09_evaluate.ipynb #b5a23535
 def with_arg_help(fn: Callable) -> Callable:

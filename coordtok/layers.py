@@ -62,10 +62,9 @@ class CrossAttention(nn.Module):
         k, v = self.kv(ctx).view(B, M, 2, h, D // h).permute(2, 0, 3, 1, 4)                  # 2 x (B, h, M, d)
         mask = sdpa_mask(key_padding_mask)
         if bias is not None:                                # one float mask: the bias, with blocked keys at -inf
-            bias = bias.to(q.dtype)
             if mask is None: mask = bias
             elif mask.dtype == torch.bool: mask = bias.masked_fill(~mask, float('-inf'))   # (B, 1, N, M)
-            else: mask = mask.to(q.dtype) + bias
+            else: mask = mask + bias
         if mask is not None and mask.is_floating_point(): mask = mask.to(q.dtype)
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)                          # (B, h, N, d)
         return self.proj(x.transpose(1, 2).reshape(B, N, D))                                   # (B, N, D)
