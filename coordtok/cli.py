@@ -295,15 +295,16 @@ DEMO_MODEL = 'small'
 # The recipe of 08_train ("A recipe that learns fast"): 16 videos a step with 256 coordinates each, lr 1.5e-3 for the
 # encoders, 2e-3 for the decoder and 5e-2 for the plane output layers, a short warm-up, a cosine schedule sized to
 # end when the time budget does, gradients clipped at 1. Held-out videos are decoded in chunks of the training set size.
-DEMO_TRAIN = TrainConfig(steps=560, batch_size=16, lr=1.5e-3, lr_schedule='cosine', warmup_steps=30, min_lr_ratio=0.05,
+DEMO_TRAIN = TrainConfig(steps=100_000, max_minutes=9.25, schedule_by='minutes', # as many steps as 9.25 minutes allow, the cosine over those minutes
+                         batch_size=16, lr=1.5e-3, lr_schedule='cosine', warmup_steps=30, min_lr_ratio=0.05,
                          decoder_lr_scale=4 / 3, plane_lr_scale=100 / 3, weight_decay=1e-3, grad_clip=1.0, n_coords=256,
                          eval_every=150, ckpt_every=150, log_every=10, eval_chunk=256, precision='bf16-if-native')
 # 512 videos rendered once and kept in memory (8-bit, 0.8 GB): rendering never competes with training for the cores
 DEMO_DATA = DataConfig(n_videos=512, n_eval=4, num_workers=0, cache=True)
 
 def cmd_demo(out: Path = Path('demo'), # where the outputs go
-             steps: int = DEMO_TRAIN.steps, # optimizer steps
-             minutes: float = 8.5, # training stops (cleanly) after this much time at the latest
+             steps: int | None = None, # optimizer steps (None: as many as `minutes` allow, the learning rate decaying over the minutes)
+             minutes: float = DEMO_TRAIN.max_minutes, # training stops (cleanly) after this much time at the latest
              device: str = 'auto', fresh: bool = False, # fresh: ignore a previous demo run in `out`
              progress: bool = True) -> dict:
     "Train a CPU-sized CoordTok on the built-in dataset and reconstruct held-out videos (about 10 minutes on 2 cores)."
@@ -317,7 +318,8 @@ def cmd_demo(out: Path = Path('demo'), # where the outputs go
         for f in run.iterdir(): f.unlink()
     cfg = preset(DEMO_MODEL)
     t0 = time.time()
-    train_cfg = replace(DEMO_TRAIN, steps=steps, out_dir=str(run), max_minutes=minutes, device=device, progress=progress)
+    clock = dict(schedule_by='minutes') if steps is None else dict(steps=steps, schedule_by='steps')   # a step budget: the cosine over the steps
+    train_cfg = replace(DEMO_TRAIN, **clock, out_dir=str(run), max_minutes=minutes, device=device, progress=progress)
     summary = train_tokenizer(cfg, train_cfg, DEMO_DATA)
     model = load_tokenizer(run / 'last.pt')
     model_path = model.save_pretrained(out / 'model')          # config.json + model.safetensors: `coordtok.load_tokenizer` reads it

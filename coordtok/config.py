@@ -12,8 +12,8 @@ import types, typing
 from typing import Literal, get_args, get_origin
 
 # %% auto #0
-__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'PRESETS', 'check_choices', 'CoordTokConfig', 'preset', 'proportions',
-           'proportions_table', 'summary']
+__all__ = ['PaddingMode', 'PosInit', 'DecPos', 'RECIPE_SWITCHES', 'PRESETS', 'check_choices', 'CoordTokConfig', 'preset',
+           'proportions', 'proportions_table', 'summary']
 
 # %% ../nbs/00_config.ipynb #96773051
 def _choices(tp) -> tuple | None:
@@ -51,7 +51,7 @@ class CoordTokConfig:
     query_patch_t: int = 16                  # plane cells per learnable query token, temporal side
     enc_dim: int = 1024                      # width of the transformer encoder and of the cross-self encoder
     enc_heads: int = 16                      # attention heads of both encoders
-    enc_layers: int = 8                      # self-attention layers over video tokens (8 in every paper size)
+    enc_layers: int = 8                      # self-attention layers over video tokens (8 in every paper size; 0: none)
     cross_layers: int = 24                   # cross-self layers that write the triplane
     dec_dim: int = 1024                      # width of the coordinate decoder
     dec_heads: int = 16                      # attention heads of the decoder
@@ -73,6 +73,9 @@ class CoordTokConfig:
             elif f.name == 'cross_bias':
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < float('inf'):
                     raise ValueError(f"cross_bias must be a finite number >= 0 (0: no locality bias), got {v!r}")
+            elif f.name == 'enc_layers':
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    raise ValueError(f"enc_layers must be an int >= 0 (0: the tubelet embeddings go straight to the cross-self encoder), got {v!r}")
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
         check_choices(self)
@@ -136,6 +139,10 @@ _SIZES = {  # Table 5: (cross-self layers = decoder layers, width, heads)
 }
 _TOKENS_3072 = dict(latent_xy=32, latent_t=32, query_patch_xy=16, query_patch_t=16)
 
+# the switches of our small-scale recipe (08_train, "A recipe that learns fast"): shared sin-cos position codes, query
+# codes, per-axis decoder positions and a locality prior in the cross-attention (the authors' model has none of them)
+RECIPE_SWITCHES = dict(pos_init='sincos', query_pos=True, dec_pos='axes', cross_bias=2.0)
+
 PRESETS: dict[str, CoordTokConfig] = {
     **{f'coordtok-{s}': CoordTokConfig(**kw) for s, kw in _SIZES.items()},
     **{f'coordtok-{s}-3072': CoordTokConfig(**kw, **_TOKENS_3072) for s, kw in _SIZES.items()},
@@ -152,11 +159,13 @@ PRESETS: dict[str, CoordTokConfig] = {
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
     # `coordtok demo`'s model: the paper's proportions at 128 frames of 64x64 (see "Scaling the paper down" below),
     # with the switches of our small-scale recipe (08_train): shared sin-cos position codes, per-axis decoder positions
-    # and a locality prior in the cross-attention
+    # and a locality prior in the cross-attention; no self-attention layer over the video tokens: the tubelet embeddings
+    # go straight to the cross-self encoder (each layer over the 512 video tokens costs a third of a step, and at this
+    # scale buys less than the steps it costs: 08_train, round 3)
     'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(4, 16, 16), dec_patch=(1, 4, 4),
                             latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
-                            enc_dim=224, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
-                            pos_init='sincos', query_pos=True, dec_pos='axes', cross_bias=2.0),
+                            enc_dim=224, enc_heads=4, enc_layers=0, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
+                            **RECIPE_SWITCHES),
 }
 
 def preset(name: str, # a key of `PRESETS`

@@ -24,7 +24,7 @@ class VideoEncoder(nn.Module):
         super().__init__()
         D = cfg.enc_dim
         self.patch_embed = PatchEmbed3D(cfg.enc_patch, D)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, D))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, D)) if cfg.enc_layers else None   # only attention layers read it
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.n_video_tokens, D))
         self.blocks = nn.ModuleList(Block(D, cfg.enc_heads, cfg.mlp_ratio, qkv_bias=False, eps=1e-6) for _ in range(cfg.enc_layers))
         self.norm = nn.LayerNorm(D, eps=1e-5)
@@ -33,6 +33,7 @@ class VideoEncoder(nn.Module):
                 key_padding_mask: torch.Tensor | None = None, # (B, Nv) True where the tubelet is padding
                ) -> torch.Tensor:
         x = self.patch_embed(video) + self.pos_embed                        # (B, Nv, D)
+        if not self.blocks: return self.norm(x)                             # enc_layers=0: the embeddings themselves
         x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], 1)        # (B, 1+Nv, D)
         if key_padding_mask is not None:                                    # the class token is never padding
             key_padding_mask = torch.cat([key_padding_mask.new_zeros(len(x), 1), key_padding_mask], 1)

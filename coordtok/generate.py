@@ -7,7 +7,6 @@ Docs: https://coordtok.github.io/coordtok/generate.html.md"""
 # %% ../nbs/14_generate.ipynb #cd3f8160
 from __future__ import annotations
 import copy, json, math, os, resource, time, warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Literal, Sequence
@@ -15,7 +14,6 @@ from typing import Literal, Sequence
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
@@ -25,9 +23,9 @@ from .tokenizer import CoordTok
 from .encoder import PLANES
 from .sit import SiT, SiTConfig, sit_preset
 from .transport import velocity_loss, draw_noise_and_time, sample_sde, sample_ode, guided
-from .train import (DataConfig, Dist, setup_distributed, resolve_precision, autocast, mix_seed, global_batch, shard,
-                    PositionedItems, StepBatches, save_checkpoint, load_checkpoint, config_from_dict, load_tokenizer,
-                    build_datasets, NonFiniteLoss, CKPT_FORMAT, rng_state, write_atomic)
+from .train import (DataConfig, RunConfig, Dist, start_run, resumable, setup_distributed, resolve_precision, autocast, mix_seed, global_batch, shard,
+                    PositionedItems, StepBatches, load_checkpoint, config_from_dict, load_tokenizer, build_datasets, fit,
+                    CKPT_FORMAT, write_atomic)
 from .data import collate
 
 # %% auto #0
@@ -337,37 +335,23 @@ def make_ema(model: nn.Module) -> nn.Module:
 
 # %% ../nbs/14_generate.ipynb #65bc152c
 @dataclass(frozen=True)
-class SiTTrainConfig:
-    "How to train CoordTok-SiT; the defaults are the paper's (batch 64, 600K steps, AdamW 1e-4 without weight decay, EMA 0.9999)."
+class SiTTrainConfig(RunConfig):
+    "How to train CoordTok-SiT (`RunConfig`'s fields, then these); the defaults are the paper's (batch 64, 600K steps, AdamW 1e-4 without weight decay, EMA 0.9999)."
     latents: str | None = None          # a directory written by `encode_latents` (planes + stats)
     tokenizer: str | None = None        # a tokenizer checkpoint: encode the videos of DataConfig on the fly (ignored with `latents`)
+    steps: int = 600_000                # (RunConfig's, with the paper's value)
+    batch_size: int = 64                # (RunConfig's: triplanes per optimizer step)
     stats_clips: int = 2048             # on the fly: M random clips whose planes give the normalization stats
     encode_batch: int = 8               # on the fly: clips per encoder pass while measuring the stats
-    steps: int = 600_000                # optimizer steps (the run's total, counting resumed ones)
-    batch_size: int = 64                # global batch: triplanes per optimizer step, over all ranks and micro-batches
-    grad_accum: int = 1                 # micro-batches per optimizer step
-    lr: float = 1e-4                    # constant learning rate
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 0.0           # the paper: none
-    grad_clip: float | None = None      # max gradient norm (None: no clipping, as the paper)
+    weight_decay: float = 0.0           # (RunConfig's; the paper: none)
     ema_decay: float = 0.9999           # d of the EMA updated after every optimizer step; sampling uses the EMA
-    precision: Literal['auto', 'fp32', 'bf16', 'fp16'] = 'auto'  # auto: bf16 on GPUs that have it, else fp16 (+scaler); fp32 on CPU
-    seed: int = 0                       # initial weights, data order, noise and times
-    out_dir: str = 'runs/sit'           # checkpoints (last.pt) and metrics.jsonl
-    resume: bool = True                 # continue from out_dir/last.pt when it exists
-    log_every: int = 100                # steps between metrics log lines
-    ckpt_every: int = 5000              # steps between checkpoints (and one at the end)
+    out_dir: str = 'runs/sit'           # (RunConfig's)
     keep_every: int | None = None       # also keep step-NNNNNNN.pt every this many steps (None: only last.pt)
-    max_minutes: float | None = None    # stop cleanly (with a checkpoint) after this much wall time
-    compile: bool = False               # torch.compile the model
-    device: str = 'auto'                # 'auto', 'cpu', 'cuda', 'cuda:1', ...
-    progress: bool = True               # tqdm progress bar on rank 0
+    log_every: int = 100                # (RunConfig's)
+    ckpt_every: int = 5000              # (RunConfig's)
 
     def __post_init__(self):
-        check_choices(self)
-        if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
-        if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
+        super().__post_init__()
         if not 0 <= self.ema_decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.stats_clips < 1 or self.encode_batch < 1: raise ValueError("stats_clips and encode_batch must be positive")
 
@@ -398,15 +382,9 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
               dataset=None, # on the fly: a video dataset overriding `data`
              ) -> dict:
     "Train (or resume) CoordTok-SiT; returns a summary (final step, loss, checkpoint path), the model, its EMA and the stats."
-    env = setup_distributed(cfg.device)
-    dev, precision = env.device, resolve_precision(cfg.precision, env.device)
-    out = Path(cfg.out_dir); ckpt_path = out / 'last.pt'
-    if env.main:
-        out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob('.*.pt.tmp-*'): stale.unlink()     # left by a process killed while saving
-    resumed = load_checkpoint(ckpt_path) if cfg.resume and ckpt_path.exists() else None
-    if resumed is not None and config_from_dict(SiTConfig, resumed['config']['model']) != model_cfg:
-        raise ValueError(f"{ckpt_path} was written for another SiT config; use another out_dir or resume=False")
+    env, precision, out = start_run(cfg)
+    dev = env.device
+    resumed = resumable(cfg, model_cfg)
 
     tokenizer, lat = None, None
     if cfg.latents:
@@ -427,18 +405,8 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
     torch.manual_seed(cfg.seed)
     model = SiT(model_cfg).to(dev)
     ema = make_ema(model)
-    start = 0
-    if resumed is not None:
-        model.load_state_dict(resumed['model']); ema.load_state_dict(resumed['ema']); start = int(resumed['step'])
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, fused=True)
-    scaler = torch.amp.GradScaler(dev.type, enabled=precision == 'fp16')
-    if resumed is not None:
-        opt.load_state_dict(resumed['optimizer'])
-        if resumed.get('scaler'): scaler.load_state_dict(resumed['scaler'])
-        torch.set_rng_state(resumed['rng']['torch'])
-        if 'cuda' in resumed['rng'] and dev.type == 'cuda': torch.cuda.set_rng_state(resumed['rng']['cuda'], dev)
-    net = DDP(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if env.world > 1 else model
-    fwd = torch.compile(net) if cfg.compile else net
+    if resumed is not None: model.load_state_dict(resumed['model']); ema.load_state_dict(resumed['ema'])
+    start = int(resumed['step']) if resumed else 0
 
     if tokenizer is not None:
         loader = torch.utils.data.DataLoader(
@@ -446,8 +414,8 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
             num_workers=data.num_workers, collate_fn=collate, pin_memory=dev.type == 'cuda', persistent_workers=data.num_workers > 0)
         batches = iter(loader)
 
-    def micro_batch(step: int, micro: int):
-        "This rank's normalized planes, labels and batch positions for a micro-batch."
+    def batch(step: int, micro: int):
+        "This rank's normalized planes, labels, noise and times for a micro-batch."
         part = shard(global_batch(step, cfg.batch_size, n_items, cfg.seed), micro, cfg.grad_accum, env.rank, env.world)
         idx, pos = [i for i, _ in part], [p for _, p in part]
         if lat is not None:
@@ -457,63 +425,17 @@ def train_sit(model_cfg: SiTConfig, cfg: SiTTrainConfig, data: DataConfig = Data
             planes, labels = encode_batch(tokenizer, b, precision), b['label']
         x1 = normalize(tuple(p.to(dev, non_blocking=True) for p in planes), stats)
         y = labels.to(dev) if model_cfg.num_classes > 1 else None
-        return x1, y, pos
+        x0, t = step_noise(x1, pos, cfg.seed, step)
+        return x1, x0, t, y
 
-    configs = {'model': asdict(model_cfg), 'train': asdict(cfg), 'data': asdict(data)}
-    log = open(out / 'metrics.jsonl', 'a') if env.main else None
-
-    def checkpoint(step: int):
-        if env.main:
-            ck = {'format': CKPT_FORMAT, 'kind': 'sit', 'model': model.state_dict(), 'ema': ema.state_dict(),
-                  'optimizer': opt.state_dict(), 'scaler': scaler.state_dict() if scaler.is_enabled() else {}, 'step': step,
-                  'rng': rng_state(dev), 'config': configs, 'stats': stats.to_dict(),
-                  'tokenizer': asdict(tok_cfg), 'tokenizer_checkpoint': str(tok_path)}
-            save_checkpoint(ck, ckpt_path)
-            if cfg.keep_every and step % cfg.keep_every == 0: save_checkpoint(ck, out / f'step-{step:07d}.pt')
-        _barrier(env)
-
-    model.train()
-    step, last_loss, t0, t_log, seen = start, float('nan'), time.time(), time.time(), 0
-    bar = tqdm(total=cfg.steps, initial=start, disable=not (env.main and cfg.progress), desc='SiT', dynamic_ncols=True)
+    state = lambda: {'ema': ema.state_dict(), 'stats': stats.to_dict(), 'tokenizer': asdict(tok_cfg), 'tokenizer_checkpoint': str(tok_path)}
     try:
-        while step < cfg.steps:
-            opt.zero_grad(set_to_none=True)
-            loss_sum = torch.zeros((), device=dev)
-            for micro in range(cfg.grad_accum):
-                x1, y, pos = micro_batch(step, micro)
-                x0, t = step_noise(x1, pos, cfg.seed, step)
-                sync = net.no_sync() if (env.world > 1 and micro < cfg.grad_accum - 1) else nullcontext()
-                with sync:
-                    with autocast(precision, dev):
-                        per_sample = velocity_loss(fwd, x1, x0, t, y)              # (B,)
-                    # mean over the global batch: each rank holds batch/(world*accum) samples; DDP averages over ranks
-                    loss = per_sample.float().sum() * env.world / cfg.batch_size
-                    scaler.scale(loss).backward()
-                loss_sum += loss.detach()
-            if env.world > 1: dist.all_reduce(loss_sum); loss_sum /= env.world
-            last_loss = float(loss_sum)
-            if not math.isfinite(last_loss):
-                raise NonFiniteLoss(f"loss is {last_loss} at step {step}; stopped before updating the weights. "
-                                    f"The last good checkpoint is {ckpt_path if ckpt_path.exists() else '(none yet)'}")
-            if cfg.grad_clip:
-                scaler.unscale_(opt); torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt); scaler.update()
-            update_ema(ema, model, cfg.ema_decay)
-            step += 1; seen += cfg.batch_size
-            bar.update(1); bar.set_postfix(loss=f'{last_loss:.4f}')
-            done = step == cfg.steps or (cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes)
-            if log and (step % cfg.log_every == 0 or done):
-                dt = time.time() - t_log
-                log.write(json.dumps(dict(step=step, loss=last_loss, lr=cfg.lr, clips_per_s=seen / max(dt, 1e-9),
-                                          minutes=(time.time() - t0) / 60)) + '\n'); log.flush()
-                t_log, seen = time.time(), 0
-            if step % cfg.ckpt_every == 0 or done: checkpoint(step)
-            if done: break
+        res = fit(model, cfg, env, precision, 'sit', {'model': asdict(model_cfg), 'train': asdict(cfg), 'data': asdict(data)},
+                  batch, lambda net, b: velocity_loss(net, *b), resumed=resumed, state=state,
+                  after_step=lambda: update_ema(ema, model, cfg.ema_decay), rates=lambda n, dt: dict(clips_per_s=n / dt), desc='SiT')
     finally:
-        bar.close()
-        if log: log.close()
         env.close()
-    return dict(step=step, loss=last_loss, checkpoint=str(ckpt_path), minutes=(time.time() - t0) / 60, model=model, ema=ema, stats=stats)
+    return dict(step=res['step'], loss=res['loss'], checkpoint=res['checkpoint'], minutes=res['minutes'], model=model, ema=ema, stats=stats)
 
 def sit_from_checkpoint(ck: dict, # a SiT training checkpoint, as `load_checkpoint` returns it
                         device='cpu', weights: Literal['ema', 'model'] = 'ema') -> tuple[SiT, LatentStats]:

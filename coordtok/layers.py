@@ -117,10 +117,15 @@ class PatchEmbed3D(nn.Module):
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         # The Conv3D with kernel == stride, computed as one matmul over flattened tubelets: the same numbers,
         # and cheaper on CPUs (no convolution backward, which would also compute an unused input gradient).
+        # The tubelets are flattened in the video's own (t, h, w, c) memory order, so the copy moves runs of pw*3
+        # contiguous values, and the (small) weight is permuted to match. Under autocast the video is cast first,
+        # so the copy moves half the bytes.
         (B, T, H, W, c), (pt, ph, pw) = video.shape, self.patch
-        x = video.reshape(B, T // pt, pt, H // ph, ph, W // pw, pw, c).permute(0, 1, 3, 5, 7, 2, 4, 6)
-        x = x.reshape(B, (T // pt) * (H // ph) * (W // pw), c * pt * ph * pw)   # (B, N, 3*pt*ph*pw) in (c, t, h, w) order
-        return F.linear(x, self.proj.weight.flatten(1), self.proj.bias)          # (B, N, D)
+        if torch.is_autocast_enabled(video.device.type): video = video.to(torch.get_autocast_dtype(video.device.type))
+        x = video.reshape(B, T // pt, pt, H // ph, ph, W // pw, pw, c).permute(0, 1, 3, 5, 2, 4, 6, 7)
+        x = x.reshape(B, (T // pt) * (H // ph) * (W // pw), pt * ph * pw * c)   # (B, N, pt*ph*pw*3) in (t, h, w, c) order
+        w = self.proj.weight.permute(0, 2, 3, 4, 1).flatten(1)                  # (D, pt*ph*pw*3), the same order
+        return F.linear(x, w, self.proj.bias)                                   # (B, N, D)
 
 class PatchEmbed2D(nn.Module):
     "Plane (B, C, R1, R2) -> tokens (B, R1/p1 * R2/p2, D), row-major."

@@ -7,10 +7,10 @@ Docs: https://coordtok.github.io/coordtok/train.html.md"""
 # %% ../nbs/08_train.ipynb #a711f483
 from __future__ import annotations
 import importlib.resources, json, math, os, signal, sys, time, warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
-from typing import Literal, Iterator
+from typing import Any, Callable, Literal, Iterator
 
 import torch
 import torch.distributed as dist
@@ -22,14 +22,15 @@ from tqdm.auto import tqdm
 from .config import CoordTokConfig, preset, check_choices
 from .tokenizer import CoordTok
 from .patches import sample_coords, sample_frames, unpatchify
-from .data import collate
+from .data import collate, to_float, CachedVideos
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'SHIPPED_MODELS', 'DataConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16',
+__all__ = ['CKPT_FORMAT', 'SHIPPED_MODELS', 'DataConfig', 'RunConfig', 'TrainConfig', 'Dist', 'setup_distributed', 'cpu_has_bf16',
            'resolve_precision', 'autocast', 'mix_seed', 'global_batch', 'shard', 'PositionedItems', 'StepBatches',
            'write_atomic', 'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'shipped_model', 'load_tokenizer',
            'l2_per_video', 'frames_from_patches', 'NonFiniteLoss', 'lr_at', 'param_groups', 'rng_state',
-           'build_datasets', 'train', 'read_metrics', 'plot_metrics']
+           'build_datasets', 'start_run', 'deterministic_algorithms', 'resumable', 'fit', 'train', 'read_metrics',
+           'plot_metrics']
 
 # %% ../nbs/08_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -49,46 +50,55 @@ class DataConfig:
     def __post_init__(self): check_choices(self)
 
 @dataclass(frozen=True)
-class TrainConfig:
-    "How to optimise; the defaults are the paper's stage-1 settings except the batch and step counts."
-    stage: Literal[1, 2] = 1            # 1: random coordinates, l2; 2: whole frames, l2 + LPIPS
+class RunConfig:
+    "What every training job has, whatever it trains: the optimizer's steps and batch, AdamW, precision, and where, how often and on what it runs."
     steps: int = 1000                   # optimizer steps (the run's total, counting resumed ones)
-    batch_size: int = 8                 # global batch: videos per optimizer step, over all ranks and micro-batches
+    batch_size: int = 8                 # global batch: samples per optimizer step, over all ranks and micro-batches
     grad_accum: int = 1                 # micro-batches per optimizer step
-    lr: float = 1e-4                    # peak learning rate
-    lr_schedule: Literal['constant', 'cosine'] = 'constant'  # the paper: constant
-    warmup_steps: int = 0               # linear warm-up steps
-    min_lr_ratio: float = 0.1           # cosine: final lr / peak lr
+    lr: float = 1e-4                    # (peak) learning rate
     beta1: float = 0.9
     beta2: float = 0.999
     weight_decay: float = 1e-3
-    decoder_lr_scale: float = 1.0       # the decoder's learning rate / lr (ours: 0.25 for the small recipe)
-    plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 6.25)
     grad_clip: float | None = None      # max gradient norm (None: no clipping)
+    precision: Literal['auto', 'fp32', 'bf16', 'fp16', 'bf16-if-native'] = 'auto'  # auto: bf16 on GPUs that have it, else fp16 (+scaler); fp32 on CPU
+    seed: int = 0
+    out_dir: str = 'runs/coordtok'      # checkpoints (last.pt) and metrics.jsonl
+    resume: bool = True                 # continue from out_dir/last.pt when it exists
+    log_every: int = 10                 # steps between metrics log lines
+    ckpt_every: int = 100               # steps between checkpoints (and one at the end)
+    max_minutes: float | None = None    # stop cleanly (with a checkpoint) after this much wall time
+    compile: bool = False               # torch.compile the model
+    device: str = 'auto'                # 'auto', 'cpu', 'cuda', 'cuda:1', ...
+    progress: bool = True               # tqdm progress bar on rank 0
+    deterministic: bool = False         # bit-identical runs and resumes at any thread count (a little slower: 08_train measures it)
+
+    def __post_init__(self):
+        check_choices(self)
+        if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
+        if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
+
+@dataclass(frozen=True)
+class TrainConfig(RunConfig):
+    "How to train the tokenizer (`RunConfig`'s fields, then these); the defaults are the paper's stage-1 settings except the batch and step counts."
+    stage: Literal[1, 2] = 1            # 1: random coordinates, l2; 2: whole frames, l2 + LPIPS
+    lr_schedule: Literal['constant', 'cosine'] = 'constant'  # the paper: constant
+    warmup_steps: int = 0               # linear warm-up steps
+    min_lr_ratio: float = 0.1           # cosine: final lr / peak lr
+    schedule_by: Literal['steps', 'minutes'] = 'steps'  # cosine: progress counts steps (of `steps`) or wall time (of `max_minutes`)
+    decoder_lr_scale: float = 1.0       # the decoder's learning rate / lr (ours: 4/3 for the small recipe)
+    plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 100/3)
     n_coords: int = 1024                # stage 1: coordinates per video
     coord_ratio: float | None = None    # stage 1: fraction of a clip's patches per video (overrides n_coords)
     n_frames: int = 16                  # stage 2: whole frames per video
     lpips_weight: float = 1.0           # stage 2: LPIPS weight (l2 has weight 1)
     lpips_backbone: str | None = None   # stage 2: VGG16 weights file (None: torch hub cache)
     lpips_random: bool = False          # stage 2: random VGG backbone (tests only)
-    precision: Literal['auto', 'fp32', 'bf16', 'fp16', 'bf16-if-native'] = 'auto'  # auto: bf16 on GPUs that have it, else fp16 (+scaler); fp32 on CPU
-    seed: int = 0
-    out_dir: str = 'runs/coordtok'      # checkpoints (last.pt) and metrics.jsonl
     init_from: str | None = None        # stage 2: the stage-1 checkpoint to start from (weights only)
-    resume: bool = True                 # continue from out_dir/last.pt when it exists
-    log_every: int = 10                 # steps between metrics log lines
     eval_every: int = 100               # steps between held-out PSNR evaluations (0: only at the end)
-    ckpt_every: int = 100               # steps between checkpoints (and one at the end)
     eval_chunk: int | None = None       # decoder chunk for held-out reconstructions (None: one pass)
-    max_minutes: float | None = None    # stop cleanly (with a checkpoint) after this much wall time
-    compile: bool = False               # torch.compile the model
-    device: str = 'auto'                # 'auto', 'cpu', 'cuda', 'cuda:1', ...
-    progress: bool = True               # tqdm progress bar on rank 0
 
     def __post_init__(self):
-        check_choices(self)
-        if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
-        if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
+        super().__post_init__()
         if self.stage == 2 and self.lpips_weight > 0 and self.init_from is None and not self.resume:
             warnings.warn("stage 2 without init_from starts from random weights; the paper starts it from stage 1")
 
@@ -258,11 +268,14 @@ def frames_from_patches(patches: torch.Tensor, # (B, K*Nx*Ny, px*py*3) frame by 
 # %% ../nbs/08_train.ipynb #e31d841c
 class NonFiniteLoss(RuntimeError): pass
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    "Learning rate of `step`: linear warm-up, then constant or cosine decay to min_lr_ratio * lr."
+def lr_at(step: int, cfg: TrainConfig,
+          minutes: float = 0.0, # wall time since the run (re)started: the cosine's progress when cfg.schedule_by == 'minutes'
+         ) -> float:
+    "Learning rate of `step`: linear warm-up, then constant or cosine decay to min_lr_ratio * lr (over the steps or the minutes)."
     if cfg.warmup_steps and step < cfg.warmup_steps: return cfg.lr * (step + 1) / cfg.warmup_steps
     if cfg.lr_schedule == 'constant': return cfg.lr
-    p = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
+    if cfg.schedule_by == 'minutes': p = minutes / cfg.max_minutes
+    else: p = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
 
 def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
@@ -295,41 +308,152 @@ def build_datasets(data: DataConfig, model_cfg: CoordTokConfig):
         held = D.VideoFolder(data.root, frames=model_cfg.frames, size=size, split=data.eval_split_file or data.split_file, train=False, cfg=model_cfg)
     return train, held
 
+# %% ../nbs/08_train.ipynb #e25bd7c5
+def start_run(cfg: RunConfig) -> tuple[Dist, str, Path]:
+    "Join the job, resolve the precision, and make the run's folder (rank 0 removes the temporary files of a save that was killed)."
+    env = setup_distributed(cfg.device)
+    out = Path(cfg.out_dir)
+    if env.main:
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in out.glob('.*.pt.tmp-*'): stale.unlink()
+    return env, resolve_precision(cfg.precision, env.device), out
+
+@contextmanager
+def deterministic_algorithms(on: bool = True):
+    "Inside the block, only deterministic kernels (`torch.use_deterministic_algorithms`); the previous setting comes back after."
+    if not on: yield; return
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')   # what cuBLAS needs to be deterministic (read when it starts)
+    torch.use_deterministic_algorithms(True)
+    try: yield
+    finally: torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+def resumable(cfg: RunConfig, model_cfg) -> dict | None:
+    "The run's last checkpoint when it resumes (None: a fresh start); refuses one written for another model config."
+    path = Path(cfg.out_dir) / 'last.pt'
+    if not (cfg.resume and path.exists()): return None
+    ck = load_checkpoint(path)
+    if config_from_dict(type(model_cfg), ck['config']['model']) != model_cfg:
+        raise ValueError(f"{path} was written for another model config ({type(model_cfg).__name__}); use another out_dir or resume=False")
+    return ck
+
+def fit(model: nn.Module, # the model being trained (its weights already restored when resuming)
+        cfg, # a run config: steps, batch_size, grad_accum, lr, beta1, beta2, weight_decay, grad_clip, log_every, ckpt_every,
+             # max_minutes, compile, progress; eval_every and keep_every where it has them
+        env: Dist, precision: str, # from `setup_distributed` and `resolve_precision`
+        kind: str, # the checkpoint's kind ('tokenizer', 'sit')
+        configs: dict, # the run's configs, stored in every checkpoint
+        batch: Callable[[int, int], Any], # (step, micro) -> this rank's micro-batch
+        loss: Callable[[nn.Module, Any], torch.Tensor], # (net, micro-batch) -> per-sample losses (n,), computed under autocast
+        groups: list[dict] | None = None, # optimizer parameter groups, each with an `lr_scale` (None: one group of all weights)
+        lr: Callable[[int], float] | None = None, # the base learning rate of a step (None: constant cfg.lr)
+        resumed: dict | None = None, # the checkpoint being continued: optimizer, scaler, RNG and step come from it
+        state: Callable[[], dict] = dict, # the trainer's extra checkpoint entries (an EMA, latent statistics, ...)
+        after_step: Callable[[], None] | None = None, # after every optimizer step (an EMA update)
+        evaluate: Callable[[], dict | None] | None = None, # rank 0: held-out metrics, every cfg.eval_every steps and at the end
+        rates: Callable[[int, float], dict] | None = None, # throughput entries of a log line, from (samples, seconds)
+        desc: str = 'train', # the progress bar's label
+       ) -> dict:
+    "The training loop both trainers share: AdamW, DDP, accumulation, precision, the NaN stop, clipping, logs, evaluations and atomic checkpoints."
+    dev, out = env.device, Path(cfg.out_dir)
+    ckpt_path = out / 'last.pt'
+    lr = lr or (lambda step: cfg.lr)
+    groups = groups or [dict(params=list(model.parameters()), lr_scale=1.0)]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
+                            fused=True)  # fused AdamW: one kernel for all parameters, on CPUs too
+    scaler = torch.amp.GradScaler(dev.type, enabled=precision == 'fp16')
+    start = 0
+    if resumed is not None:
+        opt.load_state_dict(resumed['optimizer']); start = int(resumed['step'])
+        if resumed.get('scaler'): scaler.load_state_dict(resumed['scaler'])
+        torch.set_rng_state(resumed['rng']['torch'])
+        if 'cuda' in resumed['rng'] and dev.type == 'cuda': torch.cuda.set_rng_state(resumed['rng']['cuda'], dev)
+    net = DDP(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if env.world > 1 else model
+    fwd = torch.compile(net) if cfg.compile else net
+    log = open(out / 'metrics.jsonl', 'a') if env.main else None
+    keep_every = getattr(cfg, 'keep_every', None)
+
+    def write(rec: dict):
+        if log: log.write(json.dumps(rec) + '\n'); log.flush()
+
+    def checkpoint(step: int):
+        if env.main:
+            ck = {'format': CKPT_FORMAT, 'kind': kind, 'model': model.state_dict(), 'optimizer': opt.state_dict(),
+                  'scaler': scaler.state_dict() if scaler.is_enabled() else {}, 'step': step, 'rng': rng_state(dev),
+                  'config': configs, **state()}
+            save_checkpoint(ck, ckpt_path)
+            if keep_every and step % keep_every == 0: save_checkpoint(ck, out / f'step-{step:07d}.pt')
+        if env.world > 1: dist.barrier()
+
+    model.train()
+    step, last_loss, metrics, t0, t_log, seen = start, float('nan'), {}, time.time(), time.time(), 0
+    by_clock = getattr(cfg, 'schedule_by', 'steps') == 'minutes'   # then `steps` is only a cap: the bar counts without a total
+    bar = tqdm(total=None if by_clock else cfg.steps, initial=start, disable=not (env.main and cfg.progress), desc=desc, dynamic_ncols=True)
+    with deterministic_algorithms(getattr(cfg, 'deterministic', False)):   # CPU: accumulating index_put_ (the backward of the
+        # plane and position lookups) adds floats from several threads in a random order unless this is on
+        try:
+            while step < cfg.steps:
+                base_lr = lr(step)
+                for g in opt.param_groups: g['lr'] = base_lr * g.get('lr_scale', 1.0)
+                opt.zero_grad(set_to_none=True)
+                loss_sum = torch.zeros((), device=dev)
+                for micro in range(cfg.grad_accum):
+                    b = batch(step, micro)
+                    sync = nullcontext() if (env.world == 1 or micro == cfg.grad_accum - 1) else net.no_sync()
+                    with sync:
+                        with autocast(precision, dev): per_sample = loss(fwd, b)                # (n,)
+                        # mean over the global batch: each rank holds batch/(world*accum) samples; DDP averages over ranks
+                        total = per_sample.float().sum() * env.world / cfg.batch_size
+                        scaler.scale(total).backward()
+                    loss_sum += total.detach()
+                if env.world > 1: dist.all_reduce(loss_sum); loss_sum /= env.world
+                last_loss = float(loss_sum)
+                if not math.isfinite(last_loss):
+                    raise NonFiniteLoss(f"loss is {last_loss} at step {step}; stopped before updating the weights. "
+                                        f"The last good checkpoint is {ckpt_path if ckpt_path.exists() else '(none yet)'}")
+                if cfg.grad_clip:
+                    scaler.unscale_(opt); torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                scaler.step(opt); scaler.update()
+                if after_step is not None: after_step()
+                step += 1; seen += cfg.batch_size
+                bar.update(1); bar.set_postfix(loss=f'{last_loss:.4f}', **{k.split('_')[-1]: f'{v:.2f}' for k, v in metrics.items()})
+                done = step == cfg.steps or (cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes)
+                if env.main and (step % cfg.log_every == 0 or done):
+                    dt = max(time.time() - t_log, 1e-9)
+                    write(dict(step=step, loss=last_loss, lr=base_lr, **(rates(seen, dt) if rates else {}),
+                               minutes=(time.time() - t0) / 60))
+                    t_log, seen = time.time(), 0
+                if env.main and evaluate is not None and ((getattr(cfg, 'eval_every', 0) and step % cfg.eval_every == 0) or done):
+                    res = evaluate()
+                    if res: metrics = res; write(dict(step=step, **res, minutes=(time.time() - t0) / 60))
+                if step % cfg.ckpt_every == 0 or done: checkpoint(step)
+                if done: break
+        finally:
+            bar.close()
+            if log: log.close()
+    return dict(step=step, loss=last_loss, metrics=metrics, checkpoint=str(ckpt_path), minutes=(time.time() - t0) / 60)
+
 # %% ../nbs/08_train.ipynb #12d6af1f
 def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataConfig(),
           datasets=None, # optional (train, held_out) datasets overriding `data`
          ) -> dict:
     "Run (or resume) a training job; returns a summary (final step, loss, held-out PSNR, checkpoint path) and the model."
     from coordtok.metrics import video_psnr
-    env = setup_distributed(cfg.device)
-    dev, precision = env.device, resolve_precision(cfg.precision, env.device)
-    out = Path(cfg.out_dir); ckpt_path = out / 'last.pt'
-    if env.main:
-        out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob('.last.pt.tmp-*'): stale.unlink()   # left by a process killed while saving
+    if cfg.lr_schedule == 'cosine' and cfg.schedule_by == 'minutes' and not cfg.max_minutes:
+        raise ValueError("schedule_by='minutes' decays the learning rate over max_minutes: set max_minutes")
+    env, precision, out = start_run(cfg)
+    dev = env.device
     train_set, held_set = datasets if datasets is not None else build_datasets(data, model_cfg)
+    if isinstance(train_set, CachedVideos) and train_set.uint8: train_set = train_set.undecoded()   # 8-bit batches, converted once
     n_coords = cfg.n_coords if cfg.coord_ratio is None else max(1, round(cfg.coord_ratio * model_cfg.n_patches))
 
     torch.manual_seed(cfg.seed)
     model = CoordTok(model_cfg).to(dev)
-    start, resumed = 0, None
-    if cfg.resume and ckpt_path.exists():
-        resumed = load_checkpoint(ckpt_path)
-        if config_from_dict(CoordTokConfig, resumed['config']['model']) != model_cfg:
-            raise ValueError(f"{ckpt_path} was written for another model config; use another out_dir or resume=False")
-        model.load_state_dict(resumed['model']); start = int(resumed['step'])
+    resumed = resumable(cfg, model_cfg)
+    if resumed is not None: model.load_state_dict(resumed['model'])
     elif cfg.init_from:
         model.load_state_dict(load_checkpoint(cfg.init_from)['model'])
-    opt = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
-                            fused=True)  # fused AdamW: one kernel for all parameters, on CPUs too
-    scaler = torch.amp.GradScaler(dev.type, enabled=precision == 'fp16')
-    if resumed is not None:
-        opt.load_state_dict(resumed['optimizer'])
-        if resumed.get('scaler'): scaler.load_state_dict(resumed['scaler'])
-        torch.set_rng_state(resumed['rng']['torch'])
-        if 'cuda' in resumed['rng'] and dev.type == 'cuda': torch.cuda.set_rng_state(resumed['rng']['cuda'], dev)
-    net = DDP(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if env.world > 1 else model
-    fwd = torch.compile(net) if cfg.compile else net
+    start = int(resumed['step']) if resumed else 0
     lpips = None
     if cfg.stage == 2 and cfg.lpips_weight > 0:
         from coordtok.metrics import lpips_net
@@ -341,85 +465,47 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
         num_workers=data.num_workers, collate_fn=collate, pin_memory=dev.type == 'cuda',
         persistent_workers=data.num_workers > 0)
     held = collate([held_set[i] for i in range(min(len(held_set), data.n_eval))]) if env.main and data.n_eval else None
-    configs = {'model': asdict(model_cfg), 'train': asdict(cfg), 'data': asdict(data)}
-    log = open(out / 'metrics.jsonl', 'a') if env.main else None
+    batches = iter(loader)
 
-    def evaluate() -> float | None:
+    def batch(step: int, micro: int):
+        "This rank's videos of a micro-batch, with their coordinates (stage 1) or frames (stage 2) and targets."
+        b = next(batches)
+        video, n_frames = to_float(b['video'].to(dev, non_blocking=True)), b['n_frames'].to(dev, non_blocking=True)
+        pos = [p for _, p in shard(global_batch(step, cfg.batch_size, len(train_set), cfg.seed), micro, cfg.grad_accum, env.rank, env.world)]
+        gens = [torch.Generator().manual_seed(mix_seed(cfg.seed, 11, step, p)) for p in pos]
+        if cfg.stage == 1: coords, target = sample_coords(video, n_coords, model_cfg.dec_patch, n_frames, gens)
+        else: coords, target = sample_frames(video, cfg.n_frames, model_cfg.dec_patch, n_frames, gens)
+        return video, n_frames, coords, target
+
+    def loss(net, b) -> torch.Tensor:
+        video, n_frames, coords, target = b
+        pred = net(video, coords, n_frames)
+        per_video = l2_per_video(pred, target)                                                   # (n,)
+        if lpips is None: return per_video
+        return per_video + cfg.lpips_weight * lpips(frames_from_patches(pred.float(), model_cfg),
+                                                    frames_from_patches(target.float(), model_cfg)).view(len(video), -1).mean(1)
+
+    def evaluate() -> dict | None:
         if held is None: return None
         model.eval()
         with torch.no_grad(), autocast(precision, dev):
             v = held['video'].to(dev)
             rec = model.reconstruct(v, held['n_frames'].to(dev), chunk=cfg.eval_chunk).float().clamp(-1, 1)
         model.train()
-        return float(video_psnr(rec, v).mean())
+        return dict(held_out_psnr=float(video_psnr(rec, v).mean()))
 
-    def checkpoint(step: int):
-        if env.main:
-            save_checkpoint({'format': CKPT_FORMAT, 'kind': 'tokenizer', 'model': model.state_dict(), 'optimizer': opt.state_dict(),
-                             'scaler': scaler.state_dict() if scaler.is_enabled() else {}, 'step': step,
-                             'rng': rng_state(dev), 'config': configs}, ckpt_path)
-        if env.world > 1: dist.barrier()
-
-    def write(rec: dict):
-        if log: log.write(json.dumps(rec) + '\n'); log.flush()
-
-    model.train()
-    step, last_loss, psnr, t0, t_log, seen = start, float('nan'), None, time.time(), time.time(), 0
-    bar = tqdm(total=cfg.steps, initial=start, disable=not (env.main and cfg.progress), desc=f'stage {cfg.stage}', dynamic_ncols=True)
-    batches = iter(loader)
+    t_start = time.time()   # the clock of schedule_by='minutes' (and of max_minutes): it restarts when a run resumes
+    per = n_coords if cfg.stage == 1 else cfg.n_frames * model_cfg.dec_grid[1] * model_cfg.dec_grid[2]   # patches per video
     try:
-        while step < cfg.steps:
-            for g in opt.param_groups: g['lr'] = lr_at(step, cfg) * g['lr_scale']
-            opt.zero_grad(set_to_none=True)
-            loss_sum = torch.zeros((), device=dev)
-            for micro in range(cfg.grad_accum):
-                b = next(batches)
-                video, n_frames = b['video'].to(dev, non_blocking=True), b['n_frames'].to(dev, non_blocking=True)
-                pos = [p for _, p in shard(global_batch(step, cfg.batch_size, len(train_set), cfg.seed), micro, cfg.grad_accum, env.rank, env.world)]
-                gens = [torch.Generator().manual_seed(mix_seed(cfg.seed, 11, step, p)) for p in pos]
-                if cfg.stage == 1: coords, target = sample_coords(video, n_coords, model_cfg.dec_patch, n_frames, gens)
-                else: coords, target = sample_frames(video, cfg.n_frames, model_cfg.dec_patch, n_frames, gens)
-                sync = nullcontext() if (env.world == 1 or micro == cfg.grad_accum - 1) else net.no_sync()
-                with sync:
-                    with autocast(precision, dev):
-                        pred = fwd(video, coords, n_frames)
-                        per_video = l2_per_video(pred, target)
-                        if lpips is not None:
-                            per_video = per_video + cfg.lpips_weight * lpips(frames_from_patches(pred.float(), model_cfg),
-                                                                              frames_from_patches(target.float(), model_cfg)).view(len(video), -1).mean(1)
-                    # mean over the global batch: each rank holds batch/(world*accum) videos; DDP averages over ranks
-                    loss = per_video.sum() * env.world / cfg.batch_size
-                    scaler.scale(loss).backward()
-                loss_sum += loss.detach()
-            if env.world > 1: dist.all_reduce(loss_sum); loss_sum /= env.world
-            last_loss = float(loss_sum)
-            if not math.isfinite(last_loss):
-                raise NonFiniteLoss(f"loss is {last_loss} at step {step}; stopped before updating the weights. "
-                                    f"The last good checkpoint is {ckpt_path if ckpt_path.exists() else '(none yet)'}")
-            if cfg.grad_clip:
-                scaler.unscale_(opt); torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt); scaler.update()
-            step += 1; seen += cfg.batch_size
-            bar.update(1); bar.set_postfix(loss=f'{last_loss:.4f}', **({'psnr': f'{psnr:.2f}'} if psnr is not None else {}))
-            done = step == cfg.steps or (cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes)
-            if env.main and (step % cfg.log_every == 0 or done):
-                dt = time.time() - t_log
-                write(dict(step=step, loss=last_loss, lr=lr_at(step - 1, cfg), videos_per_s=seen / max(dt, 1e-9),
-                           coords_per_s=seen * (n_coords if cfg.stage == 1 else cfg.n_frames * model_cfg.dec_grid[1] * model_cfg.dec_grid[2]) / max(dt, 1e-9),
-                           minutes=(time.time() - t0) / 60))
-                t_log, seen = time.time(), 0
-            if (cfg.eval_every and step % cfg.eval_every == 0) or done:
-                if env.main:
-                    psnr = evaluate()
-                    if psnr is not None: write(dict(step=step, held_out_psnr=psnr, minutes=(time.time() - t0) / 60))
-            if step % cfg.ckpt_every == 0 or done: checkpoint(step)
-            if done: break
+        res = fit(model, cfg, env, precision, 'tokenizer', {'model': asdict(model_cfg), 'train': asdict(cfg), 'data': asdict(data)},
+                  batch, loss, groups=param_groups(model, cfg), lr=lambda step: lr_at(step, cfg, (time.time() - t_start) / 60), resumed=resumed,
+                  evaluate=evaluate, rates=lambda n, dt: dict(videos_per_s=n / dt, coords_per_s=n * per / dt),
+                  desc=f'stage {cfg.stage}')
     finally:
-        bar.close()
-        if log: log.close()
         del batches, loader                      # loader workers exit before the process group goes
         env.close()
-    return dict(step=step, loss=last_loss, held_out_psnr=psnr, checkpoint=str(ckpt_path), minutes=(time.time() - t0) / 60, model=model)
+    return dict(step=res['step'], loss=res['loss'], held_out_psnr=res['metrics'].get('held_out_psnr'), checkpoint=res['checkpoint'],
+                minutes=res['minutes'], model=model)
 
 # %% ../nbs/08_train.ipynb #71ac71ec
 def read_metrics(path) -> list[dict]:

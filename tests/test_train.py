@@ -44,11 +44,16 @@ def test_ddp_two_gloo_ranks_equal_single_process(tmp_path):
     assert torch.load(ddp / 'last.pt', weights_only=True)['step'] == 4
 
 
-def test_sigkill_and_resume_reaches_the_same_weights(tmp_path):
+# one thread: bit-identical by construction; the default threads: bit-identical with `deterministic` (without it, the
+# accumulating index_put_ of the lookups' backward adds floats from several threads in a random order)
+DEFAULT_THREADS = {k: v for k, v in ENV.items() if k not in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} | {'COORDTOK_JOB_THREADS': 'default'}
+
+@pytest.mark.parametrize('env,extra', [(ENV, '{}'), (DEFAULT_THREADS, '{"deterministic": true, "n_coords": 256}')], ids=['one-thread', 'default-threads-deterministic'])
+def test_sigkill_and_resume_reaches_the_same_weights(tmp_path, env, extra):
     full, cut = tmp_path / 'full', tmp_path / 'cut'
-    r = subprocess.run([sys.executable, str(JOBS / 'train_job.py'), str(full), '10'], env=ENV, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, str(JOBS / 'train_job.py'), str(full), '10', extra], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    p = subprocess.Popen([sys.executable, str(JOBS / 'train_job.py'), str(cut), '10'], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen([sys.executable, str(JOBS / 'train_job.py'), str(cut), '10', extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     while time.time() < deadline:                                      # kill it once it has checkpointed a few steps
         try:
@@ -58,7 +63,7 @@ def test_sigkill_and_resume_reaches_the_same_weights(tmp_path):
     p.send_signal(signal.SIGKILL); p.wait()
     step_at_kill = load_checkpoint(cut / 'last.pt')['step']
     assert 4 <= step_at_kill < 10
-    r = subprocess.run([sys.executable, str(JOBS / 'train_job.py'), str(cut), '10'], env=ENV, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, str(JOBS / 'train_job.py'), str(cut), '10', extra], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = load_checkpoint(full / 'last.pt'), load_checkpoint(cut / 'last.pt')
     assert a['step'] == b['step'] == 10
