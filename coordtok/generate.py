@@ -23,9 +23,9 @@ from .tokenizer import CoordTok
 from .encoder import PLANES
 from .sit import SiT, SiTConfig, sit_preset
 from .transport import velocity_loss, draw_noise_and_time, sample_sde, sample_ode, guided
-from .train import (DataConfig, RunConfig, Dist, start_run, resumable, setup_distributed, resolve_precision, autocast, mix_seed, global_batch, shard,
-                    PositionedItems, StepBatches, load_checkpoint, config_from_dict, load_tokenizer, build_datasets, fit,
-                    CKPT_FORMAT, write_atomic)
+from .train import (DataConfig, RunConfig, Dist, start_run, resumable, setup_distributed, resolve_precision, autocast,
+                    mix_seed, global_batch, shard, PositionedItems, StepBatches, load_checkpoint, config_from_dict,
+                    load_tokenizer, build_datasets, fit, CKPT_FORMAT, write_atomic)
 from .data import collate
 
 # %% auto #0
@@ -213,9 +213,6 @@ def _check_plan(path: Path, plan: dict):
     diff = [k for k in plan if k != 'tokenizer_checkpoint' and json.loads(json.dumps(plan[k])) != old.get(k)]
     if diff: raise ValueError(f"{path} describes other latents (different {', '.join(diff)}); use another out_dir")
 
-def _barrier(env: Dist):
-    if env.world > 1: dist.barrier()
-
 def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coordtok.train`)
                    cfg: EncodeConfig = EncodeConfig(), data: DataConfig = DataConfig(),
                    dataset=None, # a video dataset overriding `data` (its training set is used otherwise)
@@ -234,7 +231,7 @@ def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coo
         for stale in out.glob('.*.tmp-*'): stale.unlink()          # left by a process killed while saving
         if not (out / 'latents.json').exists():
             tmp = out / f'.latents.json.tmp-{os.getpid()}'; tmp.write_text(json.dumps(plan, indent=1)); os.replace(tmp, out / 'latents.json')
-    _barrier(env)
+    env.barrier()
 
     S, K = cfg.shard_size, plan['n_shards']
     mine = list(range(env.rank, K, env.world))
@@ -258,10 +255,10 @@ def encode_latents(tokenizer_checkpoint, # a tokenizer training checkpoint (`coo
                 buf = []
     finally:
         bar.close()
-    _barrier(env)
+    env.barrier()
     stats = shard_stats(out, cfg.stats_clips, cfg.seed, env)
     stamped = sum(stamp_stats(shard_path(out, k), stats) for k in mine)   # each rank writes the stats into the shards it wrote
-    _barrier(env)
+    env.barrier()
     env.close()                                                    # the process group goes before the interpreter does
     return dict(out_dir=str(out), n_clips=n_total, n_shards=K, written=len(todo), skipped=len(mine) - len(todo), stamped=stamped,
                 stats=stats)

@@ -113,6 +113,9 @@ class Dist:
     owns_group: bool = False   # True when `setup_distributed` created the process group (so `close` destroys it)
     @property
     def main(self) -> bool: return self.rank == 0
+    def barrier(self):
+        "Wait for every rank (nothing to wait for in a one-process job)."
+        if self.world > 1: dist.barrier()
     def close(self):
         "Destroy the process group this job created: a gloo group left alive at exit can abort the process (SIGABRT)."
         if self.owns_group and dist.is_initialized(): dist.destroy_process_group()
@@ -346,7 +349,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
         batch: Callable[[int, int], Any], # (step, micro) -> this rank's micro-batch
         loss: Callable[[nn.Module, Any], torch.Tensor], # (net, micro-batch) -> per-sample losses (n,), computed under autocast
         groups: list[dict] | None = None, # optimizer parameter groups, each with an `lr_scale` (None: one group of all weights)
-        lr: Callable[[int], float] | None = None, # the base learning rate of a step (None: constant cfg.lr)
+        lr: Callable[[int, float], float] | None = None, # (step, minutes since the run (re)started) -> base learning rate (None: constant cfg.lr)
         resumed: dict | None = None, # the checkpoint being continued: optimizer, scaler, RNG and step come from it
         state: Callable[[], dict] = dict, # the trainer's extra checkpoint entries (an EMA, latent statistics, ...)
         after_step: Callable[[], None] | None = None, # after every optimizer step (an EMA update)
@@ -357,7 +360,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
     "The training loop both trainers share: AdamW, DDP, accumulation, precision, the NaN stop, clipping, logs, evaluations and atomic checkpoints."
     dev, out = env.device, Path(cfg.out_dir)
     ckpt_path = out / 'last.pt'
-    lr = lr or (lambda step: cfg.lr)
+    lr = lr or (lambda step, minutes: cfg.lr)
     groups = groups or [dict(params=list(model.parameters()), lr_scale=1.0)]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay,
                             fused=True)  # fused AdamW: one kernel for all parameters, on CPUs too
@@ -383,7 +386,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
                   'config': configs, **state()}
             save_checkpoint(ck, ckpt_path)
             if keep_every and step % keep_every == 0: save_checkpoint(ck, out / f'step-{step:07d}.pt')
-        if env.world > 1: dist.barrier()
+        env.barrier()
 
     model.train()
     step, last_loss, metrics, t0, t_log, seen = start, float('nan'), {}, time.time(), time.time(), 0
@@ -393,7 +396,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
         # plane and position lookups) adds floats from several threads in a random order unless this is on
         try:
             while step < cfg.steps:
-                base_lr = lr(step)
+                base_lr = lr(step, (time.time() - t0) / 60)
                 for g in opt.param_groups: g['lr'] = base_lr * g.get('lr_scale', 1.0)
                 opt.zero_grad(set_to_none=True)
                 loss_sum = torch.zeros((), device=dev)
@@ -494,11 +497,10 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
         model.train()
         return dict(held_out_psnr=float(video_psnr(rec, v).mean()))
 
-    t_start = time.time()   # the clock of schedule_by='minutes' (and of max_minutes): it restarts when a run resumes
     per = n_coords if cfg.stage == 1 else cfg.n_frames * model_cfg.dec_grid[1] * model_cfg.dec_grid[2]   # patches per video
     try:
         res = fit(model, cfg, env, precision, 'tokenizer', {'model': asdict(model_cfg), 'train': asdict(cfg), 'data': asdict(data)},
-                  batch, loss, groups=param_groups(model, cfg), lr=lambda step: lr_at(step, cfg, (time.time() - t_start) / 60), resumed=resumed,
+                  batch, loss, groups=param_groups(model, cfg), lr=lambda step, minutes: lr_at(step, cfg, minutes), resumed=resumed,
                   evaluate=evaluate, rates=lambda n, dt: dict(videos_per_s=n / dt, coords_per_s=n * per / dt),
                   desc=f'stage {cfg.stage}')
     finally:
