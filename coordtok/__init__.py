@@ -8,6 +8,7 @@ Modules:
 - `coordtok.evaluate`: `coordtok eval`: a tokenizer's reconstruction quality as the paper measures it (PSNR, SSIM, LPIPS, rFVD on 128- and 16-frame clips), and the baselines' clip-by-clip protocol with the discontinuity it causes.
 - `coordtok.gen_check`: The whole generation pipeline end to end on a laptop CPU: a tiny tokenizer, a tiny SiT trained on its normalized triplanes, Euler-Maruyama sampling, decoding, and the time per video, against the paper's CoordTok-SiT-L/2.
 - `coordtok.metrics`: PSNR, SSIM, LPIPS, FVD and the dynamics/frequency statistics of the paper's analysis, each written from its definition and checked against an independent computation.
+- `coordtok.runtime`: What every job needs before it trains or measures anything: its place in a distributed job, the precision it computes in, seeds that say what they are for, checkpoints that survive being killed, and the clocks and memory gauges of the benchmarks.
 - `coordtok.stitching`: A long video tokenized as independent 16-frame clips and stitched together, against the same video tokenized all at once: the jumps at the clip boundaries of Figure 1b, measured with trained tokenizers."""
 
 __version__ = "0.1.0"

@@ -64,7 +64,7 @@ def random_lpips_file(path: str | Path, seed: int = 0) -> Path:
     return path
 
 # %% ../nbs/22_ablations.ipynb #b7456943
-# the demo's recipe scaled to `tiny` (08_train): per-group learning rates, encoders 3e-3, decoder 4e-3, plane output layers 0.1
+# the demo's recipe scaled to `tiny` (09_train): per-group learning rates, encoders 3e-3, decoder 4e-3, plane output layers 0.1
 ABLATION_TRAIN = TrainConfig(batch_size=8, lr=3e-3, decoder_lr_scale=4 / 3, plane_lr_scale=100 / 3, lr_schedule='cosine',
                              warmup_steps=50, min_lr_ratio=0.05, grad_clip=1.0, n_coords=128, eval_every=0, ckpt_every=10**9,
                              resume=False, progress=False)

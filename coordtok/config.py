@@ -58,7 +58,7 @@ class CoordTokConfig:
     dec_layers: int = 24                     # self-attention layers of the decoder
     mlp_ratio: float = 4.0                   # MLP hidden width / model width
     padding: PaddingMode = 'block'           # 'block': padded frames are masked out; 'official': the authors' float mask
-    # --- switches of ours (the defaults are the authors' model; see "A recipe that learns fast" in 08_train) ---------
+    # --- switches of ours (the defaults are the authors' model; see "A recipe that learns fast" in 09_train) ---------
     pos_init: PosInit = 'normal'             # 'normal': the authors' N(0, 1) position tables; 'sincos': tables start as shared sin-cos codes of (t, x, y)
     query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (computed, not stored)
     dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
@@ -139,7 +139,7 @@ _SIZES = {  # Table 5: (cross-self layers = decoder layers, width, heads)
 }
 _TOKENS_3072 = dict(latent_xy=32, latent_t=32, query_patch_xy=16, query_patch_t=16)
 
-# the switches of our small-scale recipe (08_train, "A recipe that learns fast"): shared sin-cos position codes, query
+# the switches of our small-scale recipe (09_train, "A recipe that learns fast"): shared sin-cos position codes, query
 # codes, per-axis decoder positions and a locality prior in the cross-attention (the authors' model has none of them)
 RECIPE_SWITCHES = dict(pos_init='sincos', query_pos=True, dec_pos='axes', cross_bias=2.0)
 
@@ -158,10 +158,10 @@ PRESETS: dict[str, CoordTokConfig] = {
                           latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=4,
                           enc_dim=128, enc_heads=4, enc_layers=2, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2),
     # `coordtok demo`'s model: the paper's proportions at 128 frames of 64x64 (see "Scaling the paper down" below),
-    # with the switches of our small-scale recipe (08_train): shared sin-cos position codes, per-axis decoder positions
+    # with the switches of our small-scale recipe (09_train): shared sin-cos position codes, per-axis decoder positions
     # and a locality prior in the cross-attention; no self-attention layer over the video tokens: the tubelet embeddings
     # go straight to the cross-self encoder (each layer over the 512 video tokens costs a third of a step, and at this
-    # scale buys less than the steps it costs: 08_train, round 3)
+    # scale buys less than the steps it costs: 09_train, round 3)
     'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(4, 16, 16), dec_patch=(1, 4, 4),
                             latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
                             enc_dim=224, enc_heads=4, enc_layers=0, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,

@@ -7,7 +7,7 @@ Docs: https://coordtok.github.io/coordtok/cost_vs_length.html.md"""
 
 # %% ../nbs/20_cost_vs_length.ipynb #3457d2ff
 from __future__ import annotations
-import ctypes, gc, json, os, resource, subprocess, sys, time
+import gc, json, os, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -18,8 +18,9 @@ import torch
 from .config import CoordTokConfig, preset
 from .tokenizer import CoordTok, param_counts
 from .patches import sample_coords, grid_coords, patchify
-from .train import autocast, l2_per_video, resolve_precision
-from .bench import count_flops, peak_rss_bytes, reset_peak_rss
+from .runtime import autocast, resolve_precision, config_from_dict, sync, rss_bytes, trim_heap, reset_peak, peak_bytes
+from .train import tokenizer_loss, optimizer_step
+from .bench import count_flops
 
 # %% auto #0
 __all__ = ['StepMode', 'COST_MODELS', 'step_targets', 'training_step', 'step_flops', 'measure_step', 'step_cost',
@@ -43,15 +44,12 @@ def training_step(model: CoordTok, opt: torch.optim.Optimizer | None,
                   video: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor,
                   chunk: int = 1024, # patches per decoder call (one self-attention window)
                   precision: str = 'fp32') -> torch.Tensor:
-    "One stage-1 step: encode, decode `coords` in windows of `chunk`, batch-mean per-video l2, backward, `opt.step()` (if given)."
-    if opt is not None: opt.zero_grad(set_to_none=True)
-    with autocast(precision, video.device):
-        planes = model.encode(video)                                                            # triplane
-        pred = torch.cat([model.decode(planes, c) for c in coords.split(chunk, dim=1)], 1)      # (B, n, P)
-        loss = l2_per_video(pred, targets).mean()
-    loss.backward()
-    if opt is not None: opt.step()
-    return loss.detach()
+    "One stage-1 step of `coordtok train` (`optimizer_step` on `tokenizer_loss`, decoding in windows of `chunk`); `opt=None`: forward and backward only."
+    loss = lambda net, b: tokenizer_loss(net, *b, chunk=chunk)
+    if opt is not None: return optimizer_step(model, opt, loss, lambda _: (video, coords, targets), precision=precision)
+    with autocast(precision, video.device): mean = loss(model, (video, coords, targets)).mean()   # what FLOP counting needs
+    mean.backward()
+    return mean.detach()
 
 # %% ../nbs/20_cost_vs_length.ipynb #cb43c21b
 def step_flops(model: CoordTok, video: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor,
@@ -62,17 +60,6 @@ def step_flops(model: CoordTok, video: torch.Tensor, coords: torch.Tensor, targe
     return flops, bool(added)
 
 # %% ../nbs/20_cost_vs_length.ipynb #8e7590c4
-def _rss() -> int:
-    "Resident memory of this process now, bytes (Linux)."
-    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-def _trim():
-    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError): pass
-
-def _sync(dev: torch.device):
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
 def _build(cfg: CoordTokConfig, mode: StepMode, batch: int, n_coords: int, seed: int, dev: torch.device):
     torch.manual_seed(seed)
     model = CoordTok(cfg).to(dev).train()
@@ -92,9 +79,9 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
     prec = resolve_precision(precision, dev)
     w = _build(preset('tiny'), 'coordtok', 1, 64, seed, dev)                  # load what the runtime loads lazily
     training_step(*w[:2], *w[2:], 256, prec); del w
-    gc.collect(); _trim(); _sync(dev)
-    if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev); floor = torch.cuda.memory_allocated(dev)
-    else: floor = _rss(); reset_peak_rss()   # restart the kernel's peak-RSS mark here: ru_maxrss would carry a forking parent's peak
+    gc.collect(); trim_heap(); sync(dev)
+    floor = torch.cuda.memory_allocated(dev) if dev.type == 'cuda' else rss_bytes()
+    reset_peak(dev)   # restart the peak mark at the floor (on the CPU the kernel's VmHWM: ru_maxrss would carry a forking parent's peak)
     out = dict(T=T, mode=mode, batch=batch, chunk=chunk, precision=prec, device=str(dev))
     try:
         model, opt, video, coords, targets = _build(c, mode, batch, n_coords, seed, dev)
@@ -103,9 +90,8 @@ def measure_step(cfg: CoordTokConfig, # the tokenizer; its `frames` is replaced 
         t0 = time.perf_counter()
         if flops: out['flops'], _, added = count_flops(step); out['attention_added'] = bool(added)   # counted on the measured step
         else: step()
-        _sync(dev); out['seconds'] = time.perf_counter() - t0
-        if dev.type == 'cuda': peak = torch.cuda.max_memory_allocated(dev)
-        else: peak = peak_rss_bytes() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
+        sync(dev); out['seconds'] = time.perf_counter() - t0
+        peak = peak_bytes(dev)[0]
         out.update(memory=peak - floor, floor=floor, method=('CUDA max_memory_allocated' if dev.type == 'cuda' else
                                                               'peak RSS (VmHWM, reset at the floor) of a fresh process minus its warmed-up floor'))
     except torch.cuda.OutOfMemoryError:
@@ -118,7 +104,7 @@ def _child():
     "Entry point of the fresh process `step_cost` starts: a JSON spec in argv[1], the result as JSON on stdout."
     torch.set_num_threads(1)
     spec = json.loads(sys.argv[1])
-    spec['cfg'] = CoordTokConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec['cfg'].items()})
+    spec['cfg'] = config_from_dict(CoordTokConfig, spec['cfg'])
     print(json.dumps(measure_step(**spec)))
 
 def step_cost(cfg: CoordTokConfig, T: int, mode: StepMode = 'coordtok',

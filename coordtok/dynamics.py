@@ -16,7 +16,8 @@ import torch
 from torch.utils.data import Dataset
 
 from .config import CoordTokConfig
-from .train import TrainConfig, DataConfig, train, mix_seed
+from .runtime import stream_generator, stream_seed
+from .train import TrainConfig, DataConfig, train
 from .data import draw_scene, render_scene, collate
 from .metrics import dynamics_magnitude, frequency_magnitude, standardize_0_100, pearson_r, video_psnr
 
@@ -43,7 +44,7 @@ class VariedVideos(Dataset):
 
     def knobs(self, i: int) -> tuple[float, float]:
         "(dynamics, detail) of item i."
-        g = torch.Generator().manual_seed(mix_seed(self.seed, i, 23))
+        g = stream_generator(self.seed, 'dynamics_level', i)
         return _log_uniform(g, *self.dynamics), _log_uniform(g, *self.detail)
 
     def __getitem__(self, key) -> dict:
@@ -51,7 +52,7 @@ class VariedVideos(Dataset):
         if not 0 <= i < self.n_videos: raise IndexError(f"item {i} of a dataset of {self.n_videos}")
         if i not in self.cache:   # rendering costs about as much as a training step of a tiny model: keep the items
             dyn, det = self.knobs(i)
-            v = render_scene(draw_scene(mix_seed(self.seed, i)), self.frames, self.size, dynamics=dyn, detail=det)
+            v = render_scene(draw_scene(stream_seed(self.seed, 'scene', i)), self.frames, self.size, dynamics=dyn, detail=det)
             self.cache[i] = dict(video=v, n_frames=self.frames, label=0, path=f"varied://{self.seed}/{i}", dynamics=dyn, detail=det)
         return self.cache[i]
 
@@ -84,7 +85,7 @@ def paired_dynamics(reconstruct: Callable[[torch.Tensor], torch.Tensor], # video
                     n_scenes: int = 16, levels=(0.25, 1.0, 4.0), # scenes, and the dynamics knob of each rendering
                     frames: int = 16, size: int = 32, detail: float = 1.0, seed: int = 20_000) -> dict:
     "PSNR (n_scenes, len(levels)) and log-dynamics magnitude of each scene at each speed: dict(levels, psnr, dynamics)."
-    v = torch.stack([torch.stack([render_scene(draw_scene(mix_seed(seed, i)), frames, size, dynamics=d, detail=detail) for d in levels])
+    v = torch.stack([torch.stack([render_scene(draw_scene(stream_seed(seed, 'scene', i)), frames, size, dynamics=d, detail=detail) for d in levels])
                      for i in range(n_scenes)])                                          # (S, L, T, H, W, 3)
     flat = v.flatten(0, 1)
     r = torch.cat([reconstruct(c).float().clamp(-1, 1) for c in flat.split(8)])

@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 
 from .config import CoordTokConfig
 from .tokenizer import CoordTok
-from .train import TrainConfig, DataConfig, train, build_datasets, mix_seed
+from .runtime import stream_generator
+from .train import TrainConfig, DataConfig, train, build_datasets
 from .data import SyntheticVideos, CachedVideos, collate
 from .evaluate import reconstruct_in_clips, frame_changes, boundary_mask, boundary_discontinuity
 from .metrics import video_psnr
@@ -43,7 +44,7 @@ class RandomWindows(Dataset):
         item = self.videos[key]
         n = int(item['n_frames'])
         if n < self.frames: raise ValueError(f"{item['path']} has {n} valid frames, fewer than a {self.frames}-frame window")
-        g = torch.Generator().manual_seed(mix_seed(self.seed, i, k))
+        g = stream_generator(self.seed, 'clip_window', i, k)
         s = int(torch.randint(n - self.frames + 1, (1,), generator=g))
         return dict(item, video=item['video'][s:s + self.frames], n_frames=self.frames, path=f"{item['path']}[{s}:{s + self.frames}]")
 
@@ -151,7 +152,7 @@ def plot_stitching(res: dict, # what `run_stitching` returns, or its JSON
     "Frame change per transition (left) and, given the videos, frames and frame changes around the first boundary (right)."
     import matplotlib.pyplot as plt
     m, L = res['metrics'], res['clip_len']
-    fig, axes = plt.subplots(1, 1 if videos is None else 2, figsize=(7.5 if videos is None else 10, 3.2), squeeze=False,
+    fig, axes = plt.subplots(1, 1 if videos is None else 2, figsize=(7.5, 3.2) if videos is None else (8.5, 2.8), squeeze=False,
                              gridspec_kw=dict(width_ratios=[1] if videos is None else [1.25, 1]))
     ax = axes[0, 0]
     style = {'original': dict(color='k', lw=2.2), 'stitched': dict(color='C3', lw=1.4), 'whole': dict(color='C0', lw=1.4),
@@ -168,7 +169,7 @@ def plot_stitching(res: dict, # what `run_stitching` returns, or its JSON
         img, labels = boundary_frames(videos, L, around)
         H, sep = next(iter(videos.values())).shape[1], 2
         a = axes[0, 1]
-        a.imshow(img.clamp(0, 1).numpy())
+        a.imshow(img.clamp(0, 1).numpy(), interpolation='nearest')
         a.axvline(around * (img.shape[1] + sep) / (2 * around) - sep / 2 - 0.5, color='C3', lw=1.5)
         a.set_yticks([(i + 0.5) * (H + sep) for i in range(len(labels))], labels, fontsize=7)
         lo = max(L - around, 1)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from coordtok.config import preset
 from coordtok.tokenizer import CoordTok
-from coordtok.train import save_checkpoint, load_tokenizer, CKPT_FORMAT
+from coordtok.runtime import save_checkpoint, CKPT_FORMAT
+from coordtok.train import load_tokenizer
 from coordtok.data import SyntheticVideos, collate
 from coordtok.metrics import dynamics_magnitude
 from coordtok.evaluate import (cmd_eval, evaluate, eval_clips, reconstruct_in_clips, boundary_discontinuity, frame_changes,

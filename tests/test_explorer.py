@@ -10,7 +10,7 @@ from coordtok.metrics import frame_psnr, video_psnr
 from coordtok.patches import grid_coords
 from coordtok.triplane import sample_triplane
 from coordtok.visualize import planes_to_rgb
-from coordtok.train import save_checkpoint, CKPT_FORMAT
+from coordtok.runtime import save_checkpoint, CKPT_FORMAT
 from coordtok.explorer import (as_model, load_video, encode_video, reconstruct_video, frame_panel, plane_images,
                                pixel_to_coord, lookup_point, subset_index, decode_subset, subset_stats, subset_panel,
                                to_png, Explorer, explorer)

@@ -7,7 +7,8 @@ import torch
 from coordtok.config import preset
 from coordtok.sit import SiT, sit_preset
 from coordtok.tokenizer import CoordTok
-from coordtok.train import DataConfig, save_checkpoint, load_checkpoint, load_tokenizer, read_metrics, NonFiniteLoss, CKPT_FORMAT
+from coordtok.runtime import save_checkpoint, load_checkpoint, CKPT_FORMAT
+from coordtok.train import DataConfig, load_tokenizer, read_metrics, NonFiniteLoss
 from coordtok.generate import (LatentStats, EncodeConfig, SiTTrainConfig, encode_latents, load_latents, stats_indices, shard_path,
                                normalize, denormalize, train_sit, load_sit, generate, frozen, cmd_encode, cmd_train_sit, cmd_sample,
                                read_shard, save_shard, shard_metadata, stamp_stats, read_latent_stats, PLANES, SHARD_TENSORS,
@@ -70,6 +71,31 @@ def test_stats_pooled_over_two_gloo_ranks_equal_single_process(work, tmp_path):
     torch.testing.assert_close(single['stats'].mean, torch.stack([p.mean((0, 2, 3)) for p in chosen]), atol=1e-9, rtol=0)
     torch.testing.assert_close(single['stats'].std, torch.stack([p.std((0, 2, 3), unbiased=False) for p in chosen]), atol=1e-9, rtol=0)
     assert (single['stats'].std > 0.05).all() and single['stats'].mean.abs().max() > 0.05   # not trivially 0/1
+
+
+def test_sit_training_on_two_gloo_ranks_equals_one_process(work, tmp_path):
+    "The SiT trainer through the same `fit` loop: 2 gloo ranks with the global batch 4 end where one process with batch 4 does."
+    job = tmp_path / 'sit_ddp_job.py'
+    job.write_text(textwrap.dedent(f"""
+        import sys, torch
+        torch.set_num_threads(1)
+        from coordtok.generate import train_sit, SiTTrainConfig
+        from coordtok.sit import sit_preset
+        train_sit(sit_preset('tiny'), SiTTrainConfig(latents=sys.argv[1], batch_size=4, lr=1e-3, ema_decay=0.5, log_every=1,
+                  ckpt_every=2, progress=False, device='cpu', out_dir=sys.argv[2], steps=4))
+    """))
+    ddp = tmp_path / 'ddp'
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(_free_port()),
+                        str(job), str(work['latents']), str(ddp)], env=ENV, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-3000:]
+    train_sit(SIT, _sit_train(tmp_path / 'single', work['latents'], steps=4, ckpt_every=2))
+    a, b = load_checkpoint(ddp / 'last.pt'), load_checkpoint(tmp_path / 'single' / 'last.pt')
+    assert a['step'] == b['step'] == 4
+    torch.manual_seed(0); init = SiT(SIT).state_dict()                     # train_sit seeds the init with the run's seed (0)
+    for key in ('model', 'ema'):
+        moved = sum((b[key][n].double() - init[n].double()).norm() for n in b[key] if n in init)
+        assert moved > 1e-3                                                   # training moved the weights
+        torch.testing.assert_close(a[key], b[key], atol=5e-4, rtol=0)        # the same way on 2 ranks, up to rounding
 
 
 def test_encode_resumes_and_refuses_other_settings(work, tmp_path):

@@ -67,7 +67,8 @@ def test_bfloat16_is_stored_small_and_loaded_as_float32(tmp_path):
     assert next(CoordTok.from_pretrained(tmp_path / 'bf16', dtype=None).parameters()).dtype == torch.bfloat16
 
 def test_load_tokenizer_takes_a_checkpoint_or_a_folder(tmp_path):
-    from coordtok.train import load_tokenizer, save_checkpoint, CKPT_FORMAT
+    from coordtok.runtime import save_checkpoint, CKPT_FORMAT
+    from coordtok.train import load_tokenizer
     from dataclasses import asdict
     torch.manual_seed(0)
     model = CoordTok(preset('tiny')).eval()

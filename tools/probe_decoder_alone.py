@@ -1,4 +1,4 @@
-"""Decoder alone on free per-video planes (08_train): how well can the decoder draw these videos at all?
+"""Decoder alone on free per-video planes (09_train): how well can the decoder draw these videos at all?
 Run probe_recipe.py once first: it renders the videos this reads.
 Usage: python tools/probe_decoder_alone.py NAME MINUTES DECODER_LR PLANE_LR [CONFIG_JSON]"""
 import json, time, sys, os, tempfile, torch

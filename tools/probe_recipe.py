@@ -1,4 +1,4 @@
-"""Fixed-wall-time probe of the CoordTok recipe (08_train, "A recipe that learns fast"): pre-rendered videos kept in memory,
+"""Fixed-wall-time probe of the CoordTok recipe (09_train, "A recipe that learns fast"): pre-rendered videos kept in memory,
 one change per run through --model (config fields as JSON), --lr and the group scales; held-out PSNR at fixed minutes.
 Example: python tools/probe_recipe.py --name lr1.5e-3 --minutes 3 --lr 1.5e-3 --dec 1.333 --plane 33.3"""
 import argparse, json, math, time, sys, os, tempfile

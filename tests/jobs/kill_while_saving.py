@@ -2,7 +2,7 @@
 import os, signal, sys
 from pathlib import Path
 import torch
-from coordtok.train import save_checkpoint, CKPT_FORMAT
+from coordtok.runtime import save_checkpoint, CKPT_FORMAT
 
 path = Path(sys.argv[1])
 save_checkpoint({'format': CKPT_FORMAT, 'step': 1, 'w': torch.ones(1000)}, path)
