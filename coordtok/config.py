@@ -63,6 +63,7 @@ class CoordTokConfig:
     query_pos: bool = False                  # add to each query token the sin-cos code of its plane cells' two axes (computed, not stored)
     dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
     cross_bias: float = 0.0                  # locality prior of the cross-attention: logits fall by cross_bias x (distance in query patches)^2; 0: none (the authors')
+    axis_skip: bool = False                  # a skip path: each plane also gets a linear map of the video pooled along the axis it lacks (xy: the still frame; yt, xt: what moves); False: none (the authors')
 
     def __post_init__(self):
         for f in fields(self):
@@ -79,13 +80,17 @@ class CoordTokConfig:
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
         check_choices(self)
-        if not isinstance(self.query_pos, bool): raise ValueError(f"query_pos must be True or False, got {self.query_pos!r}")
+        for name in ('query_pos', 'axis_skip'):
+            if not isinstance(getattr(self, name), bool): raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         size = (self.frames, self.height, self.width)
         for name, patch in (('enc_patch', self.enc_patch), ('dec_patch', self.dec_patch)):
             for axis, s, p in zip('THW', size, patch):
                 if s % p: raise ValueError(f"{name}={patch}: the video's {axis}={s} is not divisible by {p}")
         for name, r, p in (('latent_xy', self.latent_xy, self.query_patch_xy), ('latent_t', self.latent_t, self.query_patch_t)):
             if r % p: raise ValueError(f"{name}={r} is not divisible by its query patch {p}")
+        if self.axis_skip:   # the skip path cuts the video into plane cells: every plane cell covers whole pixels and frames
+            for axis, s, r in (('frames', self.frames, self.latent_t), ('height', self.height, self.latent_xy), ('width', self.width, self.latent_xy)):
+                if s % r: raise ValueError(f"axis_skip needs {axis}={s} divisible by its plane side {r}")
         for name, d, h in (('enc', self.enc_dim, self.enc_heads), ('dec', self.dec_dim, self.dec_heads)):
             if d % h: raise ValueError(f"{name}_dim={d} is not divisible by {name}_heads={h}")
 
@@ -161,11 +166,12 @@ PRESETS: dict[str, CoordTokConfig] = {
     # with the switches of our small-scale recipe (09_train): shared sin-cos position codes, per-axis decoder positions
     # and a locality prior in the cross-attention; no self-attention layer over the video tokens: the tubelet embeddings
     # go straight to the cross-self encoder (each layer over the 512 video tokens costs a third of a step, and at this
-    # scale buys less than the steps it costs: 09_train, round 3)
+    # scale buys less than the steps it costs: 09_train, round 3); and the skip path from the video's projections to the
+    # planes (`axis_skip`, 05_encoder), with which it starts from the still frame and what moves (09_train, round 5)
     'small': CoordTokConfig(frames=128, height=64, width=64, enc_patch=(4, 16, 16), dec_patch=(1, 4, 4),
                             latent_xy=16, latent_t=32, channels=8, query_patch_xy=4, query_patch_t=8,
                             enc_dim=224, enc_heads=4, enc_layers=0, cross_layers=2, dec_dim=128, dec_heads=4, dec_layers=2,
-                            **RECIPE_SWITCHES),
+                            axis_skip=True, **RECIPE_SWITCHES),
 }
 
 def preset(name: str, # a key of `PRESETS`

@@ -15,7 +15,7 @@ from .patches import valid_frames
 
 # %% auto #0
 __all__ = ['PLANES', 'VideoEncoder', 'padding_mask', 'sincos', 'axis_widths', 'position_code', 'video_token_codes', 'query_codes',
-           'locality_bias', 'tokens_to_plane', 'TriplaneEncoder']
+           'locality_bias', 'axis_stats', 'plane_cells', 'tokens_to_plane', 'TriplaneEncoder']
 
 # %% ../nbs/05_encoder.ipynb #a92006bd
 class VideoEncoder(nn.Module):
@@ -103,6 +103,36 @@ def locality_bias(cfg: CoordTokConfig) -> torch.Tensor | None:
         rows.append(((r[:, None] - tok[a][None]) * h) ** 2 + ((c[:, None] - tok[b][None]) * w) ** 2)
     return -cfg.cross_bias * torch.cat(rows)
 
+# %% ../nbs/05_encoder.ipynb #19c18172
+def axis_stats(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
+               n_frames: torch.Tensor | None = None, # (B,) valid frames; None: all
+               eps: float = 1e-3, # energy floor, so that a still column pools to zero motion
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "The skip path's statistics (float32): still frame (B, H, W, 3); yt (B, T, W, 4) and xt (B, T, H, 4) = (energy-weighted motion, mean energy)."
+    def one(v, n):                                                         # v (1, T, H, W, 3)
+        if n is None: still = v.mean(1)                                    # (1, H, W, 3)
+        else:
+            keep = (torch.arange(v.shape[1], device=v.device) < n).view(1, -1, 1, 1, 1)
+            v = v * keep; still = v.sum(1) / n
+        r = v - still[:, None]                                             # (1, T, H, W, 3) the motion
+        if n is not None: r = r.mul_(keep)
+        e = r.abs().sum(-1, keepdim=True).add_(eps)                        # (1, T, H, W, 1) its energy
+        re = r.mul_(e)
+        e_x, e_y = e.sum(2), e.sum(3)                                      # (1, T, W, 1), (1, T, H, 1)
+        yt = torch.cat([re.sum(2).div_(e_x), e_x.div_(v.shape[2])], -1)    # over x (rows): (1, T, W, 4)
+        xt = torch.cat([re.sum(3).div_(e_y), e_y.div_(v.shape[3])], -1)    # over y (columns): (1, T, H, 4)
+        return still, yt, xt
+    n = [None] * len(video) if n_frames is None else n_frames
+    outs = [one(v.float(), k) for v, k in zip(video.split(1), n)]
+    return tuple(torch.cat(o) for o in zip(*outs))
+
+def plane_cells(x: torch.Tensor, # (B, R1*p1, R2*p2, c) a statistic on a plane's two axes
+                patch: tuple[int, int]) -> torch.Tensor:
+    "(B, R1, R2, p1*p2*c): the values of each plane cell, flattened."
+    (B, h, w, c), (p1, p2) = x.shape, patch
+    return x.reshape(B, h // p1, p1, w // p2, p2, c).permute(0, 1, 3, 2, 4, 5).reshape(B, h // p1, w // p2, p1 * p2 * c)
+
+
 # %% ../nbs/05_encoder.ipynb #1afe4f5e
 PLANES = ('xy', 'yt', 'xt')
 
@@ -128,6 +158,16 @@ class TriplaneEncoder(nn.Module):
             setattr(self, f'unembed_{name}', nn.Linear(D, math.prod(self.patches[name]) * C))
         self.blocks = nn.ModuleList(CrossSelfBlock(D, cfg.enc_heads, cfg.mlp_ratio, eps=1e-6) for _ in range(cfg.cross_layers))
         self.norm = nn.LayerNorm(D, eps=1e-6)
+        if cfg.axis_skip:   # one linear map per plane from its cells' statistics (named unembed_*: the plane output layers' group)
+            pt, px, py = cfg.frames // cfg.latent_t, cfg.height // cfg.latent_xy, cfg.width // cfg.latent_xy
+            self.cells = dict(xy=(px, py), yt=(pt, py), xt=(pt, px))
+            for name, c in zip(PLANES, (3, 4, 4)): setattr(self, f'unembed_skip_{name}', nn.Linear(math.prod(self.cells[name]) * c, C))
+
+    def skip(self, video: torch.Tensor, n_frames=None) -> list[torch.Tensor]:
+        "The skip path's planes (`axis_skip`): each plane cell's statistics (`axis_stats`) through its plane's linear map."
+        stats = axis_stats(video, n_frames)                                   # still (B,H,W,3), yt (B,T,W,4), xt (B,T,H,4)
+        return [getattr(self, f'unembed_skip_{p}')(plane_cells(s, self.cells[p]).to(self.unembed_skip_xy.weight.dtype)).permute(0, 3, 1, 2)
+                for p, s in zip(PLANES, stats)]                               # (B, C, R1, R2) each
 
     def forward(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                 n_frames=None, # (B,) valid frames; None: all
@@ -157,4 +197,5 @@ class TriplaneEncoder(nn.Module):
             tok = getattr(self, f'unembed_{p}')(q[:, start:start + h * w])        # (B, h*w, p1*p2*C)
             planes.append(tokens_to_plane(tok, (h, w), self.patches[p]))
             start += h * w
+        if cfg.axis_skip: planes = [a + b for a, b in zip(planes, self.skip(video, None if mask is None else n))]
         return tuple(planes)

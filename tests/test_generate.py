@@ -147,18 +147,25 @@ def test_ema_follows_the_closed_form_and_clean_resume_is_exact(work, tmp_path):
     assert any(not torch.equal(raw.state_dict()[n], sit.state_dict()[n]) for n in moved)
 
 
-def test_sigkill_and_resume_reaches_the_same_weights(work, tmp_path):
+# one thread, or the default threads with `deterministic` (09_train): the same bit-exact resumption as the tokenizer's
+SIT_THREADS = {'one-thread': (ENV, False), 'default-threads-deterministic': ({k: v for k, v in ENV.items() if k != 'OMP_NUM_THREADS'}
+                                                                           | {'COORDTOK_JOB_THREADS': 'default'}, True)}
+
+@pytest.mark.parametrize('threads', list(SIT_THREADS))
+def test_sigkill_and_resume_reaches_the_same_weights(work, tmp_path, threads):
+    env, deterministic = SIT_THREADS[threads]
     job = tmp_path / 'sit_job.py'
     job.write_text(textwrap.dedent(f"""
-        import sys, torch
-        torch.set_num_threads(1)
+        import os, sys, torch
+        if os.environ.get('COORDTOK_JOB_THREADS') != 'default': torch.set_num_threads(1)
         from coordtok.generate import train_sit, SiTTrainConfig
         from coordtok.sit import sit_preset
         train_sit(sit_preset('tiny'), SiTTrainConfig(latents=sys.argv[1], batch_size=4, lr=1e-3, ema_decay=0.5, log_every=1,
-                  ckpt_every=1, progress=False, device='cpu', out_dir=sys.argv[2], steps=10_000))
+                  ckpt_every=1, progress=False, device='cpu', out_dir=sys.argv[2], steps=int(sys.argv[3]), deterministic={deterministic}))
     """))
+    run = lambda out, steps: [sys.executable, str(job), str(work['latents']), str(out), str(steps)]
     cut = tmp_path / 'cut'
-    p = subprocess.Popen([sys.executable, str(job), str(work['latents']), str(cut)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(run(cut, 10_000), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 90
     try:
         while time.time() < deadline and p.poll() is None:
@@ -170,15 +177,19 @@ def test_sigkill_and_resume_reaches_the_same_weights(work, tmp_path):
         p.send_signal(signal.SIGKILL); p.wait()
     k = load_checkpoint(cut / 'last.pt')['step']
     assert 3 <= k < 10_000, p.stderr.read()[-2000:]
-    cfg = _sit_train(cut, work['latents'], steps=k + 2)
-    train_sit(SIT, cfg)
-    train_sit(SIT, replace(cfg, out_dir=str(tmp_path / 'full')))
+    for out in (cut, tmp_path / 'full'):                                   # resume the killed run; run another straight through
+        r = subprocess.run(run(out, k + 2), env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
     a, b = load_checkpoint(tmp_path / 'full' / 'last.pt'), load_checkpoint(cut / 'last.pt')
     assert a['step'] == b['step'] == k + 2
     for key in ('model', 'ema'):
         for n in a[key]: assert torch.equal(a[key][n], b[key][n]), (key, n)
     last = lambda d: [r['loss'] for r in read_metrics(d) if r['step'] == k + 2][-1]
     assert last(tmp_path / 'full') == last(cut)
+
+
+def test_a_sit_run_killed_while_checkpointing_resumes_from_the_previous_checkpoint(work, tmp_path, killed_in_a_checkpoint):
+    killed_in_a_checkpoint('sit', tmp_path / 'sit', str(work['latents']))
 
 
 def test_stats_are_saved_in_and_read_back_from_sit_checkpoints(work):

@@ -83,6 +83,10 @@ def test_kill_during_save_leaves_the_previous_checkpoint(tmp_path):
     assert list(tmp_path.glob('.last.pt.tmp-*'))           # the half-written file is a temporary, never last.pt
 
 
+def test_a_tokenizer_run_killed_while_checkpointing_resumes_from_the_previous_checkpoint(tmp_path, killed_in_a_checkpoint):
+    killed_in_a_checkpoint('tokenizer', tmp_path)
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     import coordtok.train as T
     from coordtok.data import SyntheticVideos
