@@ -23,7 +23,7 @@ from .config import CoordTokConfig, preset, check_choices
 from .runtime import (Dist, setup_distributed, resolve_precision, autocast, deterministic_algorithms, stream_generator,
                               stream_seed, CKPT_FORMAT, save_checkpoint, load_checkpoint, config_from_dict, rng_state)
 from .tokenizer import CoordTok
-from .patches import sample_coords, sample_frames, unpatchify
+from .patches import sample_coords, sample_frames, unpatchify, motion_weights
 from .data import collate, to_float, CachedVideos
 
 # %% auto #0
@@ -89,6 +89,8 @@ class TrainConfig(RunConfig):
     plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 100/3)
     n_coords: int = 1024                # stage 1: coordinates per video
     coord_ratio: float | None = None    # stage 1: fraction of a clip's patches per video (overrides n_coords)
+    coord_sampling: Literal['uniform', 'motion'] = 'uniform'  # stage 1: every patch alike (the paper), or more where the video moves
+    motion_floor: float = 0.5           # coord_sampling='motion': each patch's weight gets this x its video's mean motion (03_patches)
     n_frames: int = 16                  # stage 2: whole frames per video
     lpips_weight: float = 1.0           # stage 2: LPIPS weight (l2 has weight 1)
     lpips_backbone: str | None = None   # stage 2: VGG16 weights file (None: torch hub cache)
@@ -99,6 +101,7 @@ class TrainConfig(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.motion_floor <= 0: raise ValueError(f"TrainConfig.motion_floor must be positive (every patch needs a chance), got {self.motion_floor}")
         if self.stage == 2 and self.lpips_weight > 0 and self.init_from is None and not self.resume:
             warnings.warn("stage 2 without init_from starts from random weights; the paper starts it from stage 1")
 
@@ -400,7 +403,9 @@ def train(model_cfg: CoordTokConfig, cfg: TrainConfig, data: DataConfig = DataCo
         video, n_frames = to_float(b['video'].to(dev, non_blocking=True)), b['n_frames'].to(dev, non_blocking=True)
         pos = [p for _, p in shard(global_batch(step, cfg.batch_size, len(train_set), cfg.seed), micro, cfg.grad_accum, env.rank, env.world)]
         gens = [stream_generator(cfg.seed, 'coords', step, p) for p in pos]
-        if cfg.stage == 1: coords, target = sample_coords(video, n_coords, model_cfg.dec_patch, n_frames, gens)
+        if cfg.stage == 1:
+            w = motion_weights(video, model_cfg.dec_patch, n_frames, cfg.motion_floor) if cfg.coord_sampling == 'motion' else None
+            coords, target = sample_coords(video, n_coords, model_cfg.dec_patch, n_frames, gens, weights=w)
         else: coords, target = sample_frames(video, cfg.n_frames, model_cfg.dec_patch, n_frames, gens)
         return video, n_frames, coords, target
 

@@ -135,6 +135,24 @@ def test_bad_train_config():
         TrainConfig(batch_size=6, grad_accum=4)
 
 
+def test_motion_coordinate_sampling_draws_with_the_videos_motion_weights(tmp_path, monkeypatch):
+    import coordtok.train as T
+    from coordtok.patches import motion_weights
+    seen, real = [], T.sample_coords
+    def spy(video, n, patch, n_frames=None, generator=None, weights=None):
+        seen.append((video.clone(), n_frames, weights))
+        return real(video, n, patch, n_frames, generator, weights=weights)
+    monkeypatch.setattr(T, 'sample_coords', spy)
+    cfg = preset('tiny')
+    for mode in ('uniform', 'motion'):
+        train(cfg, TrainConfig(steps=2, batch_size=2, n_coords=32, eval_every=0, progress=False, coord_sampling=mode, motion_floor=0.25,
+                               out_dir=str(tmp_path / mode)), DataConfig(n_videos=4, n_eval=0))
+    uniform, motion = seen[:2], seen[2:]
+    assert len(motion) == 2 and all(w is None for *_, w in uniform)
+    for video, n_frames, w in motion: torch.testing.assert_close(w, motion_weights(video, cfg.dec_patch, n_frames, 0.25))
+    with pytest.raises(ValueError, match='motion_floor must be positive'): TrainConfig(motion_floor=0)
+
+
 def test_lr_schedule():
     c = TrainConfig(steps=100, lr=1.0, lr_schedule='cosine', warmup_steps=10, min_lr_ratio=0.1)
     assert lr_at(0, c) == pytest.approx(0.1) and lr_at(9, c) == pytest.approx(1.0)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from coordtok.config import preset
 from coordtok.tokenizer import CoordTok
 from coordtok.train import TrainConfig, param_groups, l2_per_video
-from coordtok.patches import sample_coords, random_keys, gather_patches
+from coordtok.patches import sample_coords, motion_weights
 from coordtok.metrics import video_psnr, baseline_psnr
 from coordtok.data import SyntheticVideos, to_uint8, to_float
 
@@ -24,7 +24,7 @@ p.add_argument('--cosine_minutes', type=float, default=0, help='cosine decay ove
 p.add_argument('--min_lr', type=float, default=0.05)
 p.add_argument('--beta2', type=float, default=0.95); p.add_argument('--wd', type=float, default=0.0)
 p.add_argument('--fp32', action='store_true'); p.add_argument('--hook', default='')
-p.add_argument("--motion_floor", type=float, default=-1, help="draw coordinates in proportion to motion + this x its mean (<0: uniform; round 4, row 37)")
+p.add_argument("--motion_floor", type=float, default=-1, help="draw coordinates in proportion to motion + this x its mean (<0: uniform; TrainConfig.coord_sampling, round 5)")
 p.add_argument("--save", default="", help="write the trained state dict here")
 p.add_argument("--results", default="probe_results.jsonl", help="a JSON line per probe is appended here")
 a = p.parse_args()
@@ -67,15 +67,8 @@ while True:
     for gr in opt.param_groups: gr['lr'] = a.lr * gr['lr_scale'] * f
     idx = torch.randint(len(tr), (a.bs,), generator=g)
     v = to_float(tr[idx])
-    if a.motion_floor < 0: coords, target = sample_coords(v, a.nc, cfg.dec_patch, None, g)
-    else:                                                           # weighted sampling without replacement (Efraimidis-Spirakis keys)
-        (pt, px, py), (B, T, H, W, _) = cfg.dec_patch, v.shape
-        m = (v - v.mean(1, keepdim=True)).abs().mean(-1).reshape(B, T // pt, pt, H // px, px, W // py, py).mean((2, 4, 6)).flatten(1)
-        keys = random_keys(B, m.shape[1], g, v.device).clamp_min(1e-12).log() / (m + a.motion_floor * m.mean(1, keepdim=True) + 1e-6)
-        flat = keys.topk(a.nc, dim=1, sorted=False).indices.sort(dim=1).values
-        index = torch.stack([flat // (H // px * (W // py)), flat // (W // py) % (H // px), flat % (W // py)], -1)
-        coords = index.float() / torch.tensor([T // pt - 1, H // px - 1, W // py - 1], dtype=torch.float32)
-        target = gather_patches(v, index, cfg.dec_patch)
+    w = None if a.motion_floor < 0 else motion_weights(v, cfg.dec_patch, None, a.motion_floor)   # TrainConfig.coord_sampling='motion'
+    coords, target = sample_coords(v, a.nc, cfg.dec_patch, None, g, weights=w)
     with torch.autocast('cpu', dtype=dt, enabled=not a.fp32):
         loss = l2_per_video(model(v, coords), target).mean()
     opt.zero_grad(set_to_none=True); loss.backward()
