@@ -301,7 +301,7 @@ DEMO_MODEL = 'small'
 # Held-out videos are decoded in chunks of the training set size.
 DEMO_TRAIN = TrainConfig(steps=100_000, max_minutes=9.25, schedule_by='minutes', # as many steps as 9.25 minutes allow, the cosine over those minutes
                          batch_size=16, lr=1.5e-3, lr_schedule='cosine', warmup_steps=30, min_lr_ratio=0.05, beta2=0.95,
-                         decoder_lr_scale=4 / 3, plane_lr_scale=100 / 3, weight_decay=1e-3, grad_clip=1.0, n_coords=256, coord_sampling='motion',
+                         decoder_lr_scale=4 / 3, plane_lr_scale=1.0, skip_lr_scale=100 / 3, weight_decay=1e-3, grad_clip=1.0, n_coords=256, coord_sampling='motion',
                          eval_every=150, ckpt_every=150, log_every=10, eval_chunk=256, precision='bf16-if-native')
 # 512 videos rendered once and kept in memory (8-bit, 0.8 GB): rendering never competes with training for the cores
 DEMO_DATA = DataConfig(n_videos=512, n_eval=4, num_workers=0, cache=True)

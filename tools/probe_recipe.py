@@ -1,6 +1,6 @@
 """Fixed-wall-time probe of the CoordTok recipe (09_train, "A recipe that learns fast"): pre-rendered videos kept in memory,
 one change per run through --model (config fields as JSON), --lr and the group scales; held-out PSNR at fixed minutes.
-Example: python tools/probe_recipe.py --name lr1.5e-3 --minutes 3 --lr 1.5e-3 --dec 1.333 --plane 33.3
+Example: python tools/probe_recipe.py --name lr1.5e-3 --minutes 3 --lr 1.5e-3 --dec 1.333 --plane 1 --skip 33.3
 Each mark prints (steps, PSNR, PSNR on the actors' pixels, PSNR on the rest); the actors' pixels are those farther than 0.3
 from their video's temporal median (round 4)."""
 import argparse, json, math, time, sys, os, tempfile
@@ -17,6 +17,7 @@ p = argparse.ArgumentParser()
 p.add_argument('--name', required=True); p.add_argument('--minutes', type=float, default=3)
 p.add_argument('--preset', default='small'); p.add_argument('--model', default='{}')
 p.add_argument('--lr', type=float, default=8e-3); p.add_argument('--dec', type=float, default=0.25); p.add_argument('--plane', type=float, default=6.25)
+p.add_argument('--skip', type=float, default=None, help="axis_skip's maps in a group of their own at this x --lr (TrainConfig.skip_lr_scale, round 6); unset: with the planes")
 p.add_argument('--warmup', type=int, default=30); p.add_argument('--bs', type=int, default=16); p.add_argument('--nc', type=int, default=256)
 p.add_argument('--dynamics', type=float, default=None); p.add_argument('--nv', type=int, default=96)
 p.add_argument('--cosine', type=int, default=0, help='cosine decay over this many steps (0: constant)')
@@ -45,7 +46,7 @@ pool = lambda k: F.interpolate(F.avg_pool2d(held.flatten(0, 1).permute(0, 3, 1, 
 for k, name in ((8, 'pool 8x8'), (4, 'pool 16x16')): base[name + ' actors'], base[name + ' rest'] = masked_psnr(pool(k), actors), masked_psnr(pool(k), ~actors)
 model = CoordTok(cfg)
 if a.hook: exec(open(a.hook).read())
-tc = TrainConfig(lr=a.lr, decoder_lr_scale=a.dec, plane_lr_scale=a.plane)
+tc = TrainConfig(lr=a.lr, decoder_lr_scale=a.dec, plane_lr_scale=a.plane, skip_lr_scale=a.skip)
 opt = torch.optim.AdamW(param_groups(model, tc), lr=a.lr, betas=(0.9, a.beta2), weight_decay=a.wd, fused=True)
 dt = torch.float32 if a.fp32 else torch.bfloat16
 def ev():
