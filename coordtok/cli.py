@@ -293,7 +293,8 @@ def cmd_convert_official(checkpoint: tyro.conf.Positional[Path], # the authors' 
 # %% ../nbs/17_cli.ipynb #76870f0c
 DEMO_MODEL = 'small'
 # The recipe of 09_train ("A recipe that learns fast"): 16 videos a step with 256 coordinates each, lr 1.5e-3 for the
-# encoders, 2e-3 for the decoder and 5e-2 for the plane output layers (the skip path's maps among them), a short warm-up,
+# encoders and their plane output layers, 2e-3 for the decoder and 5e-2 for the skip path's maps (at that rate the
+# encoder's output layers keep rewriting what the decoder reads: 09_train, round 6), a short warm-up,
 # a cosine schedule sized to end when the time budget does, gradients clipped at 1, and AdamW's second moment averaged
 # over about 20 steps (beta2 0.95): with the paper's 0.999 it remembers the large gradients of the first minutes, and
 # the held-out PSNR stalls at 23.0 dB instead of rising to 24.3 (09_train, round 5). Coordinates are drawn more often
