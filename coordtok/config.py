@@ -64,6 +64,7 @@ class CoordTokConfig:
     dec_pos: DecPos = 'table'                # decoder positions: 'table', one learned vector per patch (the authors'); 'axes', a sum of per-axis tables
     cross_bias: float = 0.0                  # locality prior of the cross-attention: logits fall by cross_bias x (distance in query patches)^2; 0: none (the authors')
     axis_skip: bool = False                  # a skip path: each plane also gets a linear map of the video pooled along the axis it lacks (xy: the still frame; yt, xt: what moves); False: none (the authors')
+    skip_trail: bool = False                 # with axis_skip: the xy skip also reads where the video moves at all (mean motion energy over time: the actors' trails); False: not (09_train, round 7)
 
     def __post_init__(self):
         for f in fields(self):
@@ -80,7 +81,7 @@ class CoordTokConfig:
             elif isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"{f.name} must be positive, got {v}")
         check_choices(self)
-        for name in ('query_pos', 'axis_skip'):
+        for name in ('query_pos', 'axis_skip', 'skip_trail'):
             if not isinstance(getattr(self, name), bool): raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         size = (self.frames, self.height, self.width)
         for name, patch in (('enc_patch', self.enc_patch), ('dec_patch', self.dec_patch)):
@@ -88,6 +89,7 @@ class CoordTokConfig:
                 if s % p: raise ValueError(f"{name}={patch}: the video's {axis}={s} is not divisible by {p}")
         for name, r, p in (('latent_xy', self.latent_xy, self.query_patch_xy), ('latent_t', self.latent_t, self.query_patch_t)):
             if r % p: raise ValueError(f"{name}={r} is not divisible by its query patch {p}")
+        if self.skip_trail and not self.axis_skip: raise ValueError("skip_trail adds a statistic to the skip path: it needs axis_skip=True")
         if self.axis_skip:   # the skip path cuts the video into plane cells: every plane cell covers whole pixels and frames
             for axis, s, r in (('frames', self.frames, self.latent_t), ('height', self.height, self.latent_xy), ('width', self.width, self.latent_xy)):
                 if s % r: raise ValueError(f"axis_skip needs {axis}={s} divisible by its plane side {r}")

@@ -107,8 +107,9 @@ def locality_bias(cfg: CoordTokConfig) -> torch.Tensor | None:
 def axis_stats(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                n_frames: torch.Tensor | None = None, # (B,) valid frames; None: all
                eps: float = 1e-3, # energy floor, so that a still column pools to zero motion
+               trail: bool = False, # also the motion's mean energy over the valid frames as a 4th channel of the still frame (`skip_trail`)
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "The skip path's statistics (float32): still frame (B, H, W, 3); yt (B, T, W, 4) and xt (B, T, H, 4) = (energy-weighted motion, mean energy)."
+    "The skip path's statistics (float32): still frame (B, H, W, 3, or 4 with `trail`); yt (B, T, W, 4) and xt (B, T, H, 4) = (energy-weighted motion, mean energy)."
     def one(v, n):                                                         # v (1, T, H, W, 3)
         if n is None: still = v.mean(1)                                    # (1, H, W, 3)
         else:
@@ -117,6 +118,9 @@ def axis_stats(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
         r = v - still[:, None]                                             # (1, T, H, W, 3) the motion
         if n is not None: r = r.mul_(keep)
         e = r.abs().sum(-1, keepdim=True).add_(eps)                        # (1, T, H, W, 1) its energy
+        if trail:                                                          # (1, H, W, 1): where anything ever moves
+            tr = e.mean(1) if n is None else (e * keep).sum(1) / n
+            still = torch.cat([still, tr], -1)
         re = r.mul_(e)
         e_x, e_y = e.sum(2), e.sum(3)                                      # (1, T, W, 1), (1, T, H, 1)
         yt = torch.cat([re.sum(2).div_(e_x), e_x.div_(v.shape[2])], -1)    # over x (rows): (1, T, W, 4)
@@ -161,11 +165,11 @@ class TriplaneEncoder(nn.Module):
         if cfg.axis_skip:   # one linear map per plane from its cells' statistics (named unembed_*: the plane output layers' group)
             pt, px, py = cfg.frames // cfg.latent_t, cfg.height // cfg.latent_xy, cfg.width // cfg.latent_xy
             self.cells = dict(xy=(px, py), yt=(pt, py), xt=(pt, px))
-            for name, c in zip(PLANES, (3, 4, 4)): setattr(self, f'unembed_skip_{name}', nn.Linear(math.prod(self.cells[name]) * c, C))
+            for name, c in zip(PLANES, (3 + cfg.skip_trail, 4, 4)): setattr(self, f'unembed_skip_{name}', nn.Linear(math.prod(self.cells[name]) * c, C))
 
     def skip(self, video: torch.Tensor, n_frames=None) -> list[torch.Tensor]:
         "The skip path's planes (`axis_skip`): each plane cell's statistics (`axis_stats`) through its plane's linear map."
-        stats = axis_stats(video, n_frames)                                   # still (B,H,W,3), yt (B,T,W,4), xt (B,T,H,4)
+        stats = axis_stats(video, n_frames, trail=self.cfg.skip_trail)                                 # still (B,H,W,3), yt (B,T,W,4), xt (B,T,H,4)
         return [getattr(self, f'unembed_skip_{p}')(plane_cells(s, self.cells[p]).to(self.unembed_skip_xy.weight.dtype)).permute(0, 3, 1, 2)
                 for p, s in zip(PLANES, stats)]                               # (B, C, R1, R2) each
 

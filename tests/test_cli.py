@@ -65,4 +65,5 @@ def test_demo_writes_its_outputs(tmp_path):
     assert saved['baselines']['mean colour'] < saved['baselines']['pool 8x8'] < saved['baselines']['pool 16x16']
     import coordtok
     model = coordtok.load_tokenizer(saved['model_path'])                 # the saved model, config.json + model.safetensors
-    assert model.cfg.enc_dim == preset('small').enc_dim
+    from coordtok.cli import DEMO_MODEL, DEMO_SWITCHES
+    assert model.cfg == preset(DEMO_MODEL, **DEMO_SWITCHES) and model.cfg.skip_trail   # the preset and the demo's own switch
