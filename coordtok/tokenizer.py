@@ -16,7 +16,7 @@ from .config import CoordTokConfig
 from .layers import Block
 from .encoder import TriplaneEncoder, position_code, video_token_codes
 from .triplane import sample_triplane
-from .patches import grid_coords, coords_to_index, unpatchify, valid_frames
+from .patches import grid_coords, coords_to_index, unpatchify, valid_frames, sample_coords
 
 # %% auto #0
 __all__ = ['VIDEO_CONTRACT', 'PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'check_video', 'check_triplane',
@@ -196,6 +196,32 @@ class CoordTok(nn.Module):
                     n_frames=None, chunk: int | None = None) -> torch.Tensor:
         "Encode and decode every patch: (B, T, H, W, 3). Frames past `n_frames` are decoded too (they are padding)."
         return self.decode_video(self.encode(video, n_frames), chunk)
+
+    def refine(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
+               planes=None, # the triplane to start from; None: `encode(video, n_frames)`
+               steps: int = 100, # Adam steps on the planes alone
+               lr: float = 3e-2, # Adam's step size for the plane values
+               n_coords: int = 1024, # random patches of each video per step (fewer if a video has fewer)
+               n_frames=None, seed: int = 0) -> list[torch.Tensor]:
+        "Test-time refinement (ours; the authors encode in one pass): fit the planes alone to `video`, the weights fixed."
+        if not (isinstance(steps, int) and steps >= 0): raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+        if not lr > 0 or not n_coords >= 1: raise ValueError(f"lr and n_coords must be positive, got {lr!r}, {n_coords!r}")
+        cfg, B = self.cfg, video.shape[0]
+        if planes is None:
+            with torch.no_grad(): planes = self.encode(video, n_frames)
+        planes = [p.detach().float().clone().requires_grad_(True) for p in planes]
+        if steps == 0: return [p.detach() for p in planes]
+        per_t = cfg.dec_grid[1] * cfg.dec_grid[2]
+        n = min(n_coords, int((valid_frames(n_frames, B, cfg.frames, video.device) // cfg.dec_patch[0]).min()) * per_t)
+        opt = torch.optim.Adam(planes, lr=lr, betas=(0.9, 0.95))
+        g = torch.Generator(device=video.device).manual_seed(seed)
+        with torch.enable_grad():
+            for _ in range(steps):
+                coords, target = sample_coords(video, n, cfg.dec_patch, n_frames, g)
+                loss = (self.decode(planes, coords).float() - target.float()).pow(2).mean(dim=(1, 2)).sum()
+                for p, grad in zip(planes, torch.autograd.grad(loss, planes)): p.grad = grad   # the weights' .grad stay as they were
+                opt.step()
+        return [p.detach() for p in planes]
 
     def forward(self, video: torch.Tensor, coords: torch.Tensor, n_frames=None) -> torch.Tensor:
         "Encode then decode at `coords`: the patches (B, N, P) a training step compares with its targets."

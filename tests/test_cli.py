@@ -56,11 +56,12 @@ def test_reconstruct_missing_file(tmp_path):
 
 def test_demo_writes_its_outputs(tmp_path):
     from coordtok.cli import cmd_demo
-    res = cmd_demo(out=tmp_path / 'demo', steps=2, minutes=5, progress=False)
+    res = cmd_demo(out=tmp_path / 'demo', steps=2, minutes=5, progress=False, refine_steps=5)
     for f in ('reconstruction.mp4', 'strip.png', 'training.png', 'metrics.json', 'run/last.pt'): assert (tmp_path / 'demo' / f).exists(), f
     saved = json.loads((tmp_path / 'demo' / 'metrics.json').read_text())
     assert saved['steps'] == 2 and saved['held_out_psnr'] == pytest.approx(res['held_out_psnr'])
     assert saved['video'] == '128x64x64'
+    assert saved['refine_steps'] == 5 and saved['held_out_psnr_refined'] > saved['held_out_psnr']   # the planes fitted to each video fit it better
     assert set(saved['baselines']) == {'mean colour', 'temporal mean', 'pool 8x8', 'pool 16x16'}
     assert saved['baselines']['mean colour'] < saved['baselines']['pool 8x8'] < saved['baselines']['pool 16x16']
     import coordtok
