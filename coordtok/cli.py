@@ -341,12 +341,14 @@ def cmd_demo(out: Path = Path('demo'), # where the outputs go
     model_path = model.save_pretrained(out / 'model')          # config.json + model.safetensors: `coordtok.load_tokenizer` reads it
     held = SyntheticVideos(DEMO_DATA.n_eval, frames=cfg.frames, size=cfg.height, seed=10_000)
     batch = collate([held[i] for i in range(len(held))])
-    with torch.no_grad(): rec = model.reconstruct(batch['video'], chunk=train_cfg.eval_chunk).clamp(-1, 1)
+    with torch.no_grad():                                     # one encoding serves both scores
+        planes = model.encode(batch['video']); rec = model.decode_video(planes, chunk=train_cfg.eval_chunk).clamp(-1, 1)
     psnr, ssim = video_psnr(rec, batch['video']), video_ssim(rec, batch['video'])
-    t1 = time.time()                                         # the second score: the planes refined on each video, the weights fixed
-    dev = next(model.parameters()).device
-    with autocast(resolve_precision(train_cfg.precision, dev), dev): planes = model.refine(batch['video'], steps=refine_steps)
-    with torch.no_grad(): refined = video_psnr(model.decode_video(planes, chunk=train_cfg.eval_chunk).float().clamp(-1, 1), batch['video'])
+    t1, refined = time.time(), psnr                          # the second score: the planes refined on each video, the weights fixed
+    if refine_steps:
+        dev = next(model.parameters()).device
+        with autocast(resolve_precision(train_cfg.precision, dev), dev): planes = model.refine(batch['video'], planes, steps=refine_steps)
+        with torch.no_grad(): refined = video_psnr(model.decode_video(planes, chunk=train_cfg.eval_chunk).float().clamp(-1, 1), batch['video'])
     refine_s = time.time() - t1
     base = baseline_psnr(batch['video'])                      # simple codecs on the same videos
     write_video(out / 'reconstruction.mp4', side_by_side(batch['video'][:2], rec[:2]))
