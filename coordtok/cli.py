@@ -119,7 +119,9 @@ def _check_input_video(path) -> dict:
 
 @torch.no_grad()
 def tokenize_video(path, # any video file FFmpeg can decode, of any length and size
-                   model: CoordTok, overlap: int = 0, fit: Fit = 'pad', device='cpu', max_frames: int | None = None) -> dict:
+                   model: CoordTok, overlap: int = 0, fit: Fit = 'pad', device='cpu', max_frames: int | None = None,
+                   refine_steps: int = 0, # > 0: each window's planes refined on it (`CoordTok.refine`); 0: the encoder's one pass
+                  ) -> dict:
     "The triplane of each window of the video, and what decoding needs: {'planes', 'n_frames', 'starts', 'source', 'layout'}."
     from coordtok.data import read_video, pad_clip
     cfg, info = model.cfg, _check_input_video(path)
@@ -129,10 +131,13 @@ def tokenize_video(path, # any video file FFmpeg can decode, of any length and s
     for s in starts:
         clip = to_model_frames(read_video(path, frames=min(cfg.frames, T - s), start=s), cfg, fit)
         x, n = pad_clip(clip, cfg.frames)
-        planes.append([p.float().cpu() for p in model.encode(x[None].to(device), torch.tensor([n], device=device))]); ns.append(n)
+        x, nt = x[None].to(device), torch.tensor([n], device=device)
+        p = model.encode(x, nt)
+        if refine_steps: p = model.refine(x, p, steps=refine_steps, n_frames=nt)
+        planes.append([q.float().cpu() for q in p]); ns.append(n)
     return dict(planes=tuple(torch.cat([p[i] for p in planes]) for i in range(3)), n_frames=torch.tensor(ns), starts=torch.tensor(starts),
                 source=dict(frames=T, height=info['height'], width=info['width'], fps=info['fps']),
-                layout=dict(clip=cfg.frames, overlap=overlap, fit=fit))
+                layout=dict(clip=cfg.frames, overlap=overlap, fit=fit, refine_steps=refine_steps))
 
 @torch.no_grad()
 def decode_windows(model: CoordTok, tokens: dict, # what `tokenize_video` returns
@@ -182,7 +187,8 @@ def write_reconstruction(model: CoordTok, tokens: dict, output, # the reconstruc
         w.close()
         if cw is not None: cw.close()
     res = dict(frames=src['frames'], height=src['height'], width=src['width'], fps=src['fps'], windows=len(tokens['starts']),
-               overlap=tokens['layout']['overlap'], fit=tokens['layout']['fit'], output=str(output))
+               overlap=tokens['layout']['overlap'], fit=tokens['layout']['fit'], refine_steps=tokens['layout'].get('refine_steps', 0),
+               output=str(output))
     if original is not None:
         j = _joins(tokens['starts'].tolist(), tokens['layout']['overlap'], src['frames'])
         inner = [t for t in range(len(d_rec)) if t not in set(j)]
@@ -193,7 +199,8 @@ def write_reconstruction(model: CoordTok, tokens: dict, output, # the reconstruc
     if compare is not None: res['compare'] = str(compare)
     return res
 
-def _check_cli(overlap: int, model: CoordTok):
+def _check_cli(overlap: int, model: CoordTok, refine_steps: int = 0):
+    if not (isinstance(refine_steps, int) and refine_steps >= 0): raise ValueError(f"--refine-steps must be an int >= 0, got {refine_steps!r}")
     if not 0 <= overlap < model.cfg.frames:
         raise ValueError(f"--overlap must lie in [0, {model.cfg.frames}) (frames shared by windows of the model's {model.cfg.frames}), got {overlap}")
 
@@ -203,12 +210,14 @@ def cmd_reconstruct(video: tyro.conf.Positional[Path], # any video file, of any 
                     compare: Path | None = None, # also write original | reconstruction | error to this file
                     overlap: int = 0, # frames shared by consecutive windows, blended linearly (0: windows side by side)
                     fit: Fit = 'pad', # 'pad': resize to fit the model's frame, pad the rest (aspect kept); 'stretch': resize to it
-                    chunk: int | None = None, device: str = 'cpu', max_frames: int | None = None) -> dict:
+                    chunk: int | None = None, device: str = 'cpu', max_frames: int | None = None,
+                    refine_steps: int = 0, # > 0: each window's planes refined on it first, weights fixed (`CoordTok.refine`; ours)
+                   ) -> dict:
     "Reconstruct a video file: writes the reconstruction at the input's frame count, size and frame rate; prints PSNR, SSIM and the seam."
     if not video.is_file(): raise SystemExit(f"no such video: {video}")
     model = load_tokenizer(checkpoint, device)
-    _check_cli(overlap, model)
-    tokens = tokenize_video(video, model, overlap, fit, device, max_frames)
+    _check_cli(overlap, model, refine_steps)
+    tokens = tokenize_video(video, model, overlap, fit, device, max_frames, refine_steps)
     res = dict(video=str(video), **write_reconstruction(model, tokens, output, compare, video, chunk, device))
     print(json.dumps(res))
     return res
@@ -246,12 +255,14 @@ def load_tokens(path, model: CoordTok | None = None, # refuse the file unless it
 def cmd_tokenize(video: tyro.conf.Positional[Path], # any video file, of any length, size and frame rate
                  checkpoint: Path, # a training checkpoint (.pt) or a saved-model folder
                  output: Annotated[Path, tyro.conf.arg(aliases=['-o'])] = Path('tokens.safetensors'),
-                 overlap: int = 0, fit: Fit = 'pad', device: str = 'cpu', max_frames: int | None = None) -> dict:
+                 overlap: int = 0, fit: Fit = 'pad', device: str = 'cpu', max_frames: int | None = None,
+                 refine_steps: int = 0, # > 0: each window's planes refined on it, weights fixed (`CoordTok.refine`; ours)
+                ) -> dict:
     "Encode a video file to a token file: each window's triplane, with what decoding needs (source size, fps, layout, model hash)."
     if not video.is_file(): raise SystemExit(f"no such video: {video}")
     model = load_tokenizer(checkpoint, device)
-    _check_cli(overlap, model)
-    tokens = tokenize_video(video, model, overlap, fit, device, max_frames)
+    _check_cli(overlap, model, refine_steps)
+    tokens = tokenize_video(video, model, overlap, fit, device, max_frames, refine_steps)
     save_tokens(tokens, output, model)
     res = dict(video=str(video), tokens=str(output), windows=len(tokens['starts']), values=sum(p.numel() for p in tokens['planes']),
                **tokens['source'])

@@ -117,7 +117,8 @@ def axis_stats(video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
             v = v * keep; still = v.sum(1) / n
         r = v - still[:, None]                                             # (1, T, H, W, 3) the motion
         if n is not None: r = r.mul_(keep)
-        e = r.abs().sum(-1, keepdim=True).add_(eps)                        # (1, T, H, W, 1) its energy
+        a = r.abs()                                                        # its energy, the channels added one by one: a sum
+        e = (a[..., 0:1] + a[..., 1:2]).add_(a[..., 2:3]).add_(eps)        # over a last axis of 3 is 4x slower; (1, T, H, W, 1)
         if trail:                                                          # (1, H, W, 1): where anything ever moves
             tr = e.mean(1) if n is None else (e * keep).sum(1) / n
             still = torch.cat([still, tr], -1)

@@ -148,7 +148,7 @@ _ROWS = {  # key: (label, better, decimals); the order of the table
     'ssim': ('SSIM', 'higher', 4), 'rfvd_16': ('rFVD-16 (sub-clips)', 'lower', 1),
     'boundary': ('boundary jump D_{L}', 'lower', 2)}
 
-def _reconstructor(model, T: int, chunk: int | None, precision: str, device: torch.device) -> Callable:
+def _reconstructor(model, T: int, chunk: int | None, precision: str, device: torch.device, refine_steps: int = 0) -> Callable:
     "clips (B, T, H, W, 3) -> float reconstructions, whatever T is relative to the model's clip length."
     L = model.cfg.frames
     def whole(v):
@@ -158,7 +158,7 @@ def _reconstructor(model, T: int, chunk: int | None, precision: str, device: tor
             v = torch.cat([v, v.new_zeros(v.shape[0], L - n, *v.shape[2:])], 1)
             n_frames = torch.full((v.shape[0],), n, device=v.device)
         with autocast(precision, device):
-            r = model.reconstruct(v, n_frames, chunk=chunk)
+            r = model.reconstruct(v, n_frames, chunk=chunk, **({'refine_steps': refine_steps} if refine_steps else {}))
         return r[:, :n].float().clamp(-1, 1)
     return whole if T <= L else (lambda v: reconstruct_in_clips(whole, v, L))
 
@@ -181,6 +181,7 @@ def evaluate(model, # a `CoordTok` (anything with `.cfg.frames` and `reconstruct
              workers: int = 0, # DataLoader worker processes
              i3d_batch: int = 8, # clips per I3D forward pass
              progress: bool = True,
+             refine_steps: int = 0, # > 0: each clip's planes refined on it first (`CoordTok.refine`); 0: one pass, as the paper
             ) -> dict:
     "Reconstruct every clip and measure it: {metric: {'label', 'better', 'value' (None when unavailable), 'reason', 'paper'}} in table order."
     n, device = len(clips), next(model.parameters()).device
@@ -198,7 +199,7 @@ def evaluate(model, # a `CoordTok` (anything with `.cfg.frames` and `reconstruct
     if i3d is None: why.setdefault('rfvd', 'no I3D network was given'); why.setdefault('rfvd_16', why['rfvd'])
     if T <= L: why.setdefault('boundary', f"the whole {T}-frame clip is reconstructed at once: no clip boundaries")
 
-    recon_fn = _reconstructor(model, T, chunk, precision, device)
+    recon_fn = _reconstructor(model, T, chunk, precision, device, refine_steps)
     mine = list(range(rank, n, world))
     loader = DataLoader(clips, batch_size=batch_size, sampler=mine, num_workers=workers, collate_fn=collate,
                         pin_memory=device.type == 'cuda')
@@ -265,8 +266,10 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
              i3d_batch: int = 8, # clips per I3D forward pass
              out: Path = Path('eval'), # results.json and results.md go here
              progress: bool = True, # tqdm progress bar (rank 0)
+             refine_steps: int = 0, # > 0: each clip's planes refined on it first, weights fixed (`CoordTok.refine`; ours); 0: the paper's one pass
             ) -> dict:
     "Evaluate a tokenizer's reconstructions (PSNR, SSIM, LPIPS, rFVD on whole and 16-frame clips); writes OUT/results.{json,md}."
+    if not (isinstance(refine_steps, int) and refine_steps >= 0): raise ValueError(f"--refine-steps must be an int >= 0, got {refine_steps!r}")
     t0 = time.time()
     env = setup_distributed(device)
     try:
@@ -277,7 +280,8 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
         clips = eval_clips(root, n_clips, T, cfg.height, seed, split, dynamics)
         i3d_net, lp, missing = metric_networks(i3d, lpips_backbone, i3d_random, lpips_random, env.device)
         prec = resolve_precision(precision, env.device)
-        metrics = evaluate(model, clips, i3d_net, lp, missing, batch_size, chunk, prec, env.rank, env.world, workers, i3d_batch, progress)
+        metrics = evaluate(model, clips, i3d_net, lp, missing, batch_size, chunk, prec, env.rank, env.world, workers, i3d_batch, progress,
+                           refine_steps=refine_steps)
         test_only = {'rfvd': i3d_random, 'rfvd_16': i3d_random, 'lpips': lpips_random}
         for k, flag in test_only.items():
             if flag and metrics[k]['value'] is not None: metrics[k]['note'] = 'RANDOM network: test only, not comparable'
@@ -286,8 +290,9 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
             checkpoint=str(checkpoint), dataset=repr(clips), n_clips=n_clips, seed=seed, clip=f"{T}x{cfg.height}x{cfg.width}",
             model_clip=f"{L}x{cfg.height}x{cfg.width}", tokens=cfg.n_tokens,
             decoding=(f"{'whole clip' if T <= L else f'{math.ceil(T / L)} independent {L}-frame pieces'}, "
-                      f"{'one decoder pass' if chunk is None else f'{chunk} patches per decoder pass'}"),
-            batch_size=batch_size, chunk=chunk, precision=prec, device=str(env.device), world_size=env.world,
+                      f"{'one decoder pass' if chunk is None else f'{chunk} patches per decoder pass'}"
+                      f"{f', the planes refined in {refine_steps} steps' if refine_steps else ''}"),
+            batch_size=batch_size, chunk=chunk, refine_steps=refine_steps, precision=prec, device=str(env.device), world_size=env.world,
             test_only_networks=[n for n, f in (('i3d', i3d_random), ('lpips', lpips_random)) if f],
             seconds=time.time() - t0, metrics=metrics)
         if env.main:

@@ -106,8 +106,9 @@ def motion_weights(video: torch.Tensor, # (B, T, H, W, 3)
     valid = (torch.arange(T, device=video.device)[None] < nf[:, None]).to(video.dtype)          # (B, T)
     if bool((nf == T).all()): still = video.mean(1)                                            # (B, H, W, 3) temporal mean frames
     else: still = torch.einsum('bthwc,bt->bhwc', video, valid) / nf.to(video.dtype)[:, None, None, None]
-    # a video at a time, so that the temporary |video - still| stays in cache: 3x faster than the whole batch at once
-    m = torch.stack([(v - s).abs_().reshape(T, H // px, px, W // py, py * 3).sum(4).sum(2) for v, s in zip(video, still)])
+    # a video at a time, so that the temporary |video - still| stays in cache: 3x faster than the whole batch at once;
+    # the patch's rows first (whole rows of pixels added), then its columns: 1.7x faster than the other order
+    m = torch.stack([(v - s).abs_().reshape(T, H // px, px, W // py, py * 3).sum(2).sum(-1) for v, s in zip(video, still)])
     m = (m * valid[:, :, None, None]).reshape(B, T // pt, pt, H // px, W // py).sum(2).flatten(1).float() / (pt * px * py * 3)
     n_valid = (nf // pt) * (H // px) * (W // py)
     mean = m.sum(1, keepdim=True) / n_valid[:, None]                                            # the mean over valid patches

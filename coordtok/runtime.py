@@ -21,7 +21,7 @@ import torch.distributed as dist
 __all__ = ['SEED_STREAMS', 'CKPT_FORMAT', 'mix_seed', 'stream_seed', 'stream_generator', 'Dist', 'setup_distributed',
            'cpu_has_bf16', 'resolve_precision', 'autocast', 'deterministic_algorithms', 'write_atomic',
            'save_checkpoint', 'load_checkpoint', 'config_from_dict', 'rng_state', 'sync', 'rss_bytes', 'trim_heap',
-           'peak_rss_bytes', 'reset_peak_rss', 'reset_peak', 'peak_bytes', 'PeakMemory']
+           'peak_rss_bytes', 'reset_peak_rss', 'reset_peak', 'peak_bytes', 'PeakMemory', 'reuse_freed_memory']
 
 # %% ../nbs/01_runtime.ipynb #0504c987
 def mix_seed(*keys: int) -> int:
@@ -247,3 +247,14 @@ class PeakMemory:
             self._stop.set(); self._thread.join()
             self.peak = max(self._max, rss_bytes()) - self.base
         return False
+
+# %% ../nbs/01_runtime.ipynb #c1e2a5bd
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4          # glibc's mallopt parameters (malloc.h)
+
+def reuse_freed_memory() -> bool:
+    "Let glibc keep freed memory for later allocations instead of returning it to the OS (no mmap, no trim); True where applied."
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False
+    mallopt = getattr(libc, 'mallopt', None)
+    if mallopt is None: return False
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))

@@ -193,9 +193,13 @@ class CoordTok(nn.Module):
         return unpatchify(patches, cfg.dec_grid, cfg.dec_patch)
 
     def reconstruct(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
-                    n_frames=None, chunk: int | None = None) -> torch.Tensor:
+                    n_frames=None, chunk: int | None = None,
+                    refine_steps: int = 0, # > 0: the encoder's planes refined on `video` first (`refine`; the authors: 0)
+                   ) -> torch.Tensor:
         "Encode and decode every patch: (B, T, H, W, 3). Frames past `n_frames` are decoded too (they are padding)."
-        return self.decode_video(self.encode(video, n_frames), chunk)
+        planes = self.encode(video, n_frames)
+        if refine_steps: planes = self.refine(video, planes, steps=refine_steps, n_frames=n_frames)
+        return self.decode_video(planes, chunk)
 
     def refine(self, video: torch.Tensor, # (B, T, H, W, 3) in [-1, 1]
                planes=None, # the triplane to start from; None: `encode(video, n_frames)`

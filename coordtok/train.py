@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 
 from .config import CoordTokConfig, preset, check_choices
 from .runtime import (Dist, setup_distributed, resolve_precision, autocast, deterministic_algorithms, stream_generator,
-                              stream_seed, CKPT_FORMAT, save_checkpoint, load_checkpoint, config_from_dict, rng_state)
+                              stream_seed, CKPT_FORMAT, save_checkpoint, load_checkpoint, config_from_dict, rng_state,
+                              reuse_freed_memory)
 from .tokenizer import CoordTok
 from .patches import sample_coords, sample_frames, unpatchify, motion_weights
 from .data import collate, to_float, CachedVideos
@@ -271,6 +272,7 @@ def build_datasets(data: DataConfig, model_cfg: CoordTokConfig):
 def start_run(cfg: RunConfig) -> tuple[Dist, str, Path]:
     "Join the job, resolve the precision, and make the run's folder (rank 0 removes the temporary files of a save that was killed)."
     env = setup_distributed(cfg.device)
+    if env.device.type == 'cpu': reuse_freed_memory()    # freed 100 MB blocks serve the next step, not fresh pages (01_runtime)
     out = Path(cfg.out_dir)
     if env.main:
         out.mkdir(parents=True, exist_ok=True)

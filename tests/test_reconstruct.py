@@ -71,3 +71,14 @@ def test_bad_inputs_are_errors_that_say_what_is_wrong(work, capsys, tmp_path):
     torch.manual_seed(5); CoordTok(preset('tiny')).save_pretrained(tmp_path / 'other')
     with pytest.raises(ValueError, match='written by a model with other weights'):
         main(['detokenize', str(tmp_path / 't.safetensors'), '--checkpoint', str(tmp_path / 'other'), '-o', str(tmp_path / 'o.mp4')])
+
+def test_refine_steps_flag_fits_each_window_and_the_token_file_records_it(work, capsys):
+    src = work / 'short.mp4'
+    one = _run(['reconstruct', src, '--checkpoint', work / 'model', '-o', work / 'one.mp4'], capsys)
+    ref = _run(['reconstruct', src, '--checkpoint', work / 'model', '-o', work / 'ref.mp4', '--refine-steps', 20], capsys)
+    assert (one['refine_steps'], ref['refine_steps']) == (0, 20)
+    assert ref['psnr'] > one['psnr'] + 0.1                                # the same tokens' shape, closer to the video
+    _run(['tokenize', src, '--checkpoint', work / 'model', '-o', work / 'ref.safetensors', '--refine-steps', 20], capsys)
+    assert load_tokens(work / 'ref.safetensors')['layout']['refine_steps'] == 20
+    with pytest.raises(ValueError, match='--refine-steps must be an int >= 0'):
+        main(['reconstruct', str(src), '--checkpoint', str(work / 'model'), '--refine-steps', '-1'])

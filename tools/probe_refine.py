@@ -1,10 +1,13 @@
 """Test-time refinement of a saved model (09_train, round 7): `CoordTok.refine` (bf16) on the demo's 4 held-out videos and
 on seeds 50000-50002, from the encoder's planes, for each number of steps in turn; PSNR (overall, actors, rest) and the
-seconds it took. Usage: python tools/probe_refine.py MODEL_DIR LR STEPS..."""
-import sys, time, torch
+seconds it took. Usage: python tools/probe_refine.py MODEL_DIR LR STEPS...
+With STRIP=FILE.png in the environment it also writes 8 frames of the first demo video: original, one pass, then each
+refinement (round 8: the actors stay soft blobs however long the planes are refined)."""
+import os, sys, time, torch
 import coordtok
 from coordtok.data import SyntheticVideos, collate
 from coordtok.metrics import video_psnr
+from coordtok.visualize import frame_strip
 path, lr, steps = sys.argv[1], float(sys.argv[2]), [int(k) for k in sys.argv[3:]]
 m = coordtok.load_tokenizer(path).eval()
 for seed, n in ((10_000, 4), (50_000, 3)):
@@ -14,9 +17,19 @@ for seed, n in ((10_000, 4), (50_000, 3)):
         with torch.no_grad(): r = m.decode_video(planes, chunk=256).clamp(-1, 1)
         e = ((r - V) ** 2).mean(-1); f = lambda x: round(float(10 * torch.log10(4 / x)), 2)
         return round(float(video_psnr(r, V).mean()), 2), f(e[act].mean()), f(e[~act].mean())
+    rows = [frame_strip(V[0])]
+    def ev_strip(planes):
+        if seed == 10_000:
+            with torch.no_grad(): rows.append(frame_strip(m.decode_video([p[:1] for p in planes], chunk=256)[0]))
+        return ev(planes)
     with torch.no_grad(): planes = m.encode(V)
-    print(seed, 0, ev(planes), flush=True)
+    print(seed, 0, ev_strip(planes), flush=True)
     for k in steps:   # the same seed each time, so each run retraces the first steps of the next
         t0 = time.time()
         with torch.autocast('cpu', dtype=torch.bfloat16): refined = m.refine(V, planes, steps=k, lr=lr)
-        print(seed, k, ev(refined), f'{time.time() - t0:.1f}s of refinement for {n} videos', flush=True)
+        dt = time.time() - t0
+        print(seed, k, ev_strip(refined), f'{dt:.1f}s of refinement for {n} videos', flush=True)
+    if seed == 10_000 and os.environ.get('STRIP'):
+        import matplotlib.pyplot as plt
+        gap = torch.ones(2, rows[0].shape[1], 3)
+        plt.imsave(os.environ['STRIP'], torch.cat([x for r in rows for x in (r, gap)][:-1]).numpy())
