@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import tyro
 
 from .config import CoordTokConfig, PRESETS, preset
-from .tokenizer import CoordTok
+from .tokenizer import CoordTok, check_refine_steps
 from .runtime import autocast, resolve_precision
 from .train import TrainConfig, DataConfig, load_tokenizer, plot_metrics, read_metrics, train as train_tokenizer
 
@@ -200,7 +200,7 @@ def write_reconstruction(model: CoordTok, tokens: dict, output, # the reconstruc
     return res
 
 def _check_cli(overlap: int, model: CoordTok, refine_steps: int = 0):
-    if not (isinstance(refine_steps, int) and refine_steps >= 0): raise ValueError(f"--refine-steps must be an int >= 0, got {refine_steps!r}")
+    check_refine_steps(refine_steps, '--refine-steps')
     if not 0 <= overlap < model.cfg.frames:
         raise ValueError(f"--overlap must lie in [0, {model.cfg.frames}) (frames shared by windows of the model's {model.cfg.frames}), got {overlap}")
 

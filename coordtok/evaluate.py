@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .metrics import ReconstructionMetrics, InceptionI3d, load_i3d, lpips_net
 from .runtime import setup_distributed, resolve_precision, autocast, stream_generator, stream_seed
 from .train import load_tokenizer
+from .tokenizer import check_refine_steps
 from .data import SyntheticVideos, VideoFolder, collate
 
 # %% auto #0
@@ -269,7 +270,7 @@ def cmd_eval(checkpoint: Path, # a tokenizer checkpoint written by `coordtok tra
              refine_steps: int = 0, # > 0: each clip's planes refined on it first, weights fixed (`CoordTok.refine`; ours); 0: the paper's one pass
             ) -> dict:
     "Evaluate a tokenizer's reconstructions (PSNR, SSIM, LPIPS, rFVD on whole and 16-frame clips); writes OUT/results.{json,md}."
-    if not (isinstance(refine_steps, int) and refine_steps >= 0): raise ValueError(f"--refine-steps must be an int >= 0, got {refine_steps!r}")
+    check_refine_steps(refine_steps, '--refine-steps')
     t0 = time.time()
     env = setup_distributed(device)
     try:

@@ -20,8 +20,8 @@ from .patches import grid_coords, coords_to_index, unpatchify, valid_frames, sam
 
 # %% auto #0
 __all__ = ['VIDEO_CONTRACT', 'PRETRAINED_FORMAT', 'CONFIG_NAME', 'WEIGHTS_NAME', 'CoordDecoder', 'check_video', 'check_triplane',
-           'frame_indices', 'patch_box', 'CoordTok', 'param_counts', 'save_model_dir', 'resolve_pretrained',
-           'read_model_dir', 'model_from_state_dict']
+           'frame_indices', 'patch_box', 'l2_per_video', 'check_refine_steps', 'CoordTok', 'param_counts',
+           'save_model_dir', 'resolve_pretrained', 'read_model_dir', 'model_from_state_dict']
 
 # %% ../nbs/07_tokenizer.ipynb #445d8f24
 class CoordDecoder(nn.Module):
@@ -136,6 +136,15 @@ def _init_weights(m: nn.Module):
     elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
         nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
+def l2_per_video(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    "(B,) mean squared error over patches and pixels of each video (float32): the stage-1 loss of one video."
+    return (pred.float() - target.float()).pow(2).flatten(1).mean(1)
+
+def check_refine_steps(steps, name: str = 'steps') -> int:
+    "`steps` of test-time refinement if it is an int >= 0; otherwise a ValueError that names `name` (a flag, for the CLI)."
+    if not (isinstance(steps, int) and steps >= 0): raise ValueError(f"{name} must be an int >= 0, got {steps!r}")
+    return steps
+
 class CoordTok(nn.Module):
     "The CoordTok tokenizer: video -> triplane -> patches at any coordinates."
     def __init__(self, cfg: CoordTokConfig = CoordTokConfig()):
@@ -208,7 +217,7 @@ class CoordTok(nn.Module):
                n_coords: int = 1024, # random patches of each video per step (fewer if a video has fewer)
                n_frames=None, seed: int = 0) -> list[torch.Tensor]:
         "Test-time refinement (ours; the authors encode in one pass): fit the planes alone to `video`, the weights fixed."
-        if not (isinstance(steps, int) and steps >= 0): raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+        check_refine_steps(steps)
         if not lr > 0 or not n_coords >= 1: raise ValueError(f"lr and n_coords must be positive, got {lr!r}, {n_coords!r}")
         cfg, B = self.cfg, video.shape[0]
         if planes is None:
@@ -222,7 +231,7 @@ class CoordTok(nn.Module):
         with torch.enable_grad():
             for _ in range(steps):
                 coords, target = sample_coords(video, n, cfg.dec_patch, n_frames, g)
-                loss = (self.decode(planes, coords).float() - target.float()).pow(2).mean(dim=(1, 2)).sum()
+                loss = l2_per_video(self.decode(planes, coords), target).sum()   # `loss`, at the planes
                 for p, grad in zip(planes, torch.autograd.grad(loss, planes)): p.grad = grad   # the weights' .grad stay as they were
                 opt.step()
         return [p.detach() for p in planes]
@@ -233,7 +242,7 @@ class CoordTok(nn.Module):
 
     def loss(self, video: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor, n_frames=None) -> torch.Tensor:
         "Stage-1 l2 as the authors define it: per-video mean squared error over patches and pixels, summed over the batch."
-        return (self(video, coords, n_frames).float() - targets.float()).pow(2).mean(dim=(1, 2)).sum()
+        return l2_per_video(self(video, coords, n_frames), targets).sum()
 
     def save_pretrained(self, save_directory, # a folder; created if missing
                         dtype: torch.dtype | None = None, # e.g. torch.bfloat16 for a small shipped model; None: as the weights are

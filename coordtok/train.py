@@ -23,15 +23,15 @@ from .config import CoordTokConfig, preset, check_choices
 from .runtime import (Dist, setup_distributed, resolve_precision, autocast, deterministic_algorithms, stream_generator,
                               stream_seed, CKPT_FORMAT, save_checkpoint, load_checkpoint, config_from_dict, rng_state,
                               reuse_freed_memory)
-from .tokenizer import CoordTok
+from .tokenizer import CoordTok, l2_per_video   # the per-video l2 of `CoordTok.loss`
 from .patches import sample_coords, sample_frames, unpatchify, motion_weights
 from .data import collate, to_float, CachedVideos
 
 # %% auto #0
 __all__ = ['SHIPPED_MODELS', 'DataConfig', 'RunConfig', 'TrainConfig', 'global_batch', 'shard', 'PositionedItems', 'StepBatches',
-           'shipped_model', 'load_tokenizer', 'l2_per_video', 'tokenizer_loss', 'frames_from_patches', 'NonFiniteLoss',
-           'lr_at', 'param_groups', 'optimizer_step', 'build_datasets', 'start_run', 'resumable', 'fit', 'train',
-           'read_metrics', 'plot_metrics']
+           'shipped_model', 'load_tokenizer', 'tokenizer_loss', 'frames_from_patches', 'NonFiniteLoss', 'lr_at',
+           'param_groups', 'optimizer_step', 'build_datasets', 'start_run', 'resumable', 'fit', 'train', 'read_metrics',
+           'plot_metrics']
 
 # %% ../nbs/09_train.ipynb #6b53faca
 @dataclass(frozen=True)
@@ -170,10 +170,6 @@ def load_tokenizer(path=None, # a training checkpoint (`last.pt`), a saved-model
     return model.to(device).eval()
 
 # %% ../nbs/09_train.ipynb #ada8982f
-def l2_per_video(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    "(B,) mean squared error over patches and pixels of each video (float32)."
-    return (pred.float() - target.float()).pow(2).flatten(1).mean(1)
-
 def tokenizer_loss(net: nn.Module, # a CoordTok (or its DDP / compiled wrapper)
                    video: torch.Tensor, coords: torch.Tensor, target: torch.Tensor, # (B, T, H, W, 3), (B, n, 3), (B, n, P)
                    n_frames: torch.Tensor | None = None, # (B,) valid frames
