@@ -159,6 +159,7 @@ def _reconstructor(model, T: int, chunk: int | None, precision: str, device: tor
             v = torch.cat([v, v.new_zeros(v.shape[0], L - n, *v.shape[2:])], 1)
             n_frames = torch.full((v.shape[0],), n, device=v.device)
         with autocast(precision, device):
+            # the argument only when asked for: `evaluate` takes any model with `cfg.frames` and `reconstruct(v, n_frames, chunk=)`
             r = model.reconstruct(v, n_frames, chunk=chunk, **({'refine_steps': refine_steps} if refine_steps else {}))
         return r[:, :n].float().clamp(-1, 1)
     return whole if T <= L else (lambda v: reconstruct_in_clips(whole, v, L))

@@ -13,23 +13,21 @@ m = coordtok.load_tokenizer(path).eval()
 for seed, n in ((10_000, 4), (50_000, 3)):
     d = SyntheticVideos(n, frames=128, size=64, seed=seed); V = collate([d[i] for i in range(n)])['video']
     act = ((V - V.median(1, keepdim=True).values).abs().amax(-1) > 0.3)
+    strip = seed == 10_000 and os.environ.get('STRIP')
+    rows = [frame_strip(V[0])]
     def ev(planes):
         with torch.no_grad(): r = m.decode_video(planes, chunk=256).clamp(-1, 1)
+        if strip: rows.append(frame_strip(r[0]))          # the first video, from the decoding scored below
         e = ((r - V) ** 2).mean(-1); f = lambda x: round(float(10 * torch.log10(4 / x)), 2)
         return round(float(video_psnr(r, V).mean()), 2), f(e[act].mean()), f(e[~act].mean())
-    rows = [frame_strip(V[0])]
-    def ev_strip(planes):
-        if seed == 10_000:
-            with torch.no_grad(): rows.append(frame_strip(m.decode_video([p[:1] for p in planes], chunk=256)[0]))
-        return ev(planes)
     with torch.no_grad(): planes = m.encode(V)
-    print(seed, 0, ev_strip(planes), flush=True)
+    print(seed, 0, ev(planes), flush=True)
     for k in steps:   # the same seed each time, so each run retraces the first steps of the next
         t0 = time.time()
         with torch.autocast('cpu', dtype=torch.bfloat16): refined = m.refine(V, planes, steps=k, lr=lr)
         dt = time.time() - t0
-        print(seed, k, ev_strip(refined), f'{dt:.1f}s of refinement for {n} videos', flush=True)
-    if seed == 10_000 and os.environ.get('STRIP'):
+        print(seed, k, ev(refined), f'{dt:.1f}s of refinement for {n} videos', flush=True)
+    if strip:
         import matplotlib.pyplot as plt
         gap = torch.ones(2, rows[0].shape[1], 3)
         plt.imsave(os.environ['STRIP'], torch.cat([x for r in rows for x in (r, gap)][:-1]).numpy())
