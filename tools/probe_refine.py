@@ -1,6 +1,6 @@
 """Test-time refinement of a saved model (09_train, round 7): `CoordTok.refine` (bf16) on the demo's 4 held-out videos and
 on seeds 50000-50002, from the encoder's planes, for each number of steps in turn; PSNR (overall, actors, rest) and the
-seconds it took. Usage: python tools/probe_refine.py MODEL_DIR LR STEPS...
+seconds it took, and each video's PSNR (round 10). Usage: python tools/probe_refine.py MODEL_DIR LR STEPS...
 With STRIP=FILE.png in the environment it also writes 8 frames of the first demo video: original, one pass, then each
 refinement (round 8: the actors stay soft blobs however long the planes are refined)."""
 import os, sys, time, torch
@@ -19,7 +19,8 @@ for seed, n in ((10_000, 4), (50_000, 3)):
         with torch.no_grad(): r = m.decode_video(planes, chunk=256).clamp(-1, 1)
         if strip: rows.append(frame_strip(r[0]))          # the first video, from the decoding scored below
         e = ((r - V) ** 2).mean(-1); f = lambda x: round(float(10 * torch.log10(4 / x)), 2)
-        return round(float(video_psnr(r, V).mean()), 2), f(e[act].mean()), f(e[~act].mean())
+        pv = video_psnr(r, V)
+        return round(float(pv.mean()), 2), f(e[act].mean()), f(e[~act].mean()), [round(float(x), 2) for x in pv]
     with torch.no_grad(): planes = m.encode(V)
     print(seed, 0, ev(planes), flush=True)
     for k in steps:   # the same seed each time, so each run retraces the first steps of the next
